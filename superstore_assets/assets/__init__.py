@@ -1,0 +1,1 @@
+"""The asset graph: thin Dagster wrappers around the pure functions of each stage."""

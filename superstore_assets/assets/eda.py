@@ -1,0 +1,35 @@
+"""EDA: one figure asset per exploratory plot, and the summary-statistics table."""
+
+
+import pandas as pd
+import plotly.graph_objects as go
+from dagster import AssetsDefinition, MetadataValue, Output, asset
+
+from superstore_assets import eda
+
+GROUP = "eda"
+
+
+def eda_figure_asset(spec: eda.FigureSpec) -> AssetsDefinition:
+    """A figure asset drawn by `spec.make` from the clean orders."""
+
+    @asset(
+        name=spec.name,
+        group_name=GROUP,
+        io_manager_key="figure_io_manager",
+        description=spec.description,
+    )
+    def _figure(orders_clean: pd.DataFrame) -> Output[go.Figure]:
+        return Output(spec.make(orders_clean), metadata={"rows": MetadataValue.int(len(orders_clean))})
+
+    return _figure
+
+
+eda_figures = [eda_figure_asset(spec) for spec in eda.EDA_FIGURES]
+
+
+@asset(group_name=GROUP)
+def summary_statistics(orders_clean: pd.DataFrame) -> Output[pd.DataFrame]:
+    """count, missing, mean, spread and quantiles of every numeric column."""
+    table = eda.summary_statistics(orders_clean)
+    return Output(table, metadata={"table": MetadataValue.md(table.round(3).to_markdown(index=False))})

@@ -1,0 +1,74 @@
+"""Report: one self-contained HTML page with the dataset, the EDA and the results."""
+
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
+
+from superstore_assets import config, eda, evaluation
+from superstore_assets.report import render_report
+from superstore_assets.assets.evaluation import METRICS_INPUTS, by_model
+
+FIGURE_INPUTS = {
+    name: AssetIn()
+    for name in [spec.name for spec in eda.EDA_FIGURES] + list(evaluation.RESULT_FIGURES)
+}
+
+
+def _latest_metadata(context: AssetExecutionContext, key: str) -> dict:
+    event = context.instance.get_latest_materialization_event(AssetKey(key))
+    if event is None or event.asset_materialization is None:
+        return {}
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+def metrics_table(evaluations: dict[str, dict]) -> pd.DataFrame:
+    """One row per model, plus the majority baseline, one column per test metric."""
+    rows = [
+        {"model": spec.title, **evaluations[spec.name]["metrics"]} for spec in config.MODEL_SPECS
+    ]
+    first = next(iter(evaluations.values()))
+    rows.append({"model": "majority baseline", **first["baseline"]})
+    return pd.DataFrame(rows)
+
+
+@asset(group_name="report", io_manager_key="report_io_manager", ins={**FIGURE_INPUTS, **METRICS_INPUTS})
+def report(context: AssetExecutionContext, summary_statistics: pd.DataFrame, **inputs) -> Output[str]:
+    """The whole analysis on one HTML page that opens offline."""
+    raw = _latest_metadata(context, "orders_raw")
+    clean = _latest_metadata(context, "orders_clean")
+    split_facts = _latest_metadata(context, "train_val_test")
+    evaluations = by_model(inputs)
+    facts = {
+        "dataset": str(raw.get("dataset_path", "?")),
+        "SHA-256": str(raw.get("dataset_sha256", "?")),
+        "rows read / kept": f"{raw.get('rows', '?')} / {clean.get('rows', '?')}",
+        "split (train / validation / test rows)": " / ".join(
+            str(split_facts.get(f"{side}_rows", "?")) for side in ("train", "validation", "test")
+        ),
+    }
+    models = [
+        f"{spec.title}: chosen on validation {config.SELECTION_METRIC}; "
+        f"parameters {_latest_metadata(context, spec.name).get('params', '?')}"
+        for spec in config.MODEL_SPECS
+    ]
+    sections = [
+        ("Exploratory analysis", [inputs[spec.name] for spec in eda.EDA_FIGURES]),
+        ("Summary statistics", [summary_statistics]),
+        ("Models", models),
+        (
+            "Results on the test set",
+            [metrics_table(evaluations)] + [inputs[name] for name in evaluation.RESULT_FIGURES],
+        ),
+    ]
+    page = render_report("Superstore: which order lines make a profit?", facts, sections)
+    best = max(evaluations, key=lambda name: evaluations[name]["metrics"][config.SELECTION_METRIC])
+    return Output(
+        page,
+        metadata={
+            "dataset_sha256": facts["SHA-256"],
+            "best_model": best,
+            f"best_test_{config.SELECTION_METRIC}": MetadataValue.float(
+                evaluations[best]["metrics"][config.SELECTION_METRIC]
+            ),
+        },
+    )

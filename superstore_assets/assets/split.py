@@ -1,0 +1,26 @@
+"""Split: train / validation / test, stratified by the target and grouped by order."""
+
+
+import pandas as pd
+from dagster import MetadataValue, Output, asset
+
+from superstore_assets import config, split
+
+GROUP = "modeling"
+
+
+@asset(group_name=GROUP)
+def train_val_test(model_features: pd.DataFrame) -> Output[pd.DataFrame]:
+    """The features with a `split` column: train, validation or test (60/20/20), seeded."""
+    table = model_features.assign(**{split.SPLIT_COLUMN: split.assign_split(model_features)})
+    summary = split.split_summary(table)
+    metadata = {
+        f"{side}_{measure}": MetadataValue.float(value)
+        if isinstance(value, float)
+        else MetadataValue.int(value)
+        for side, facts in summary.items()
+        for measure, value in facts.items()
+    }
+    metadata["fractions"] = MetadataValue.json(config.SPLIT_FRACTIONS)
+    metadata["seed"] = MetadataValue.int(config.SEED)
+    return Output(table, metadata=metadata)

@@ -1,0 +1,86 @@
+"""The `superstore` command: run the pipeline against the project's Dagster instance.
+
+    superstore materialize                 # every asset, on the bundled dataset
+    superstore materialize --dataset FILE  # on another Superstore CSV
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _relative(path: str, root: str) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
+def materialize(args: argparse.Namespace) -> int:
+    """Observe the dataset and materialize every asset in one recorded run; print where it went."""
+    from superstore_assets.project import ensure_dagster_home
+
+    if args.dataset:
+        os.environ["SUPERSTORE_DATASET"] = str(Path(args.dataset).resolve())
+    if args.storage:
+        os.environ["SUPERSTORE_STORAGE"] = args.storage
+    home = ensure_dagster_home()
+
+    from dagster import DagsterInstance
+
+    from superstore_assets.definitions import make_definitions
+    from superstore_assets.project import dataset_path, storage_path
+
+    definitions = make_definitions()
+    job = definitions.resolve_job_def("superstore_pipeline")
+    started = time.perf_counter()
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+    seconds = time.perf_counter() - started
+
+    storage = storage_path()
+    status = "succeeded" if result.success else "FAILED"
+    print(f"\nRun {result.run_id} {status} in {seconds:.1f} s on {dataset_path()}")
+    print(f"Run record: DAGSTER_HOME={home} (browse it with `make ui`)")
+    print(f"Outputs under {storage}:")
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        path = materialization.metadata.get("path")
+        where = _relative(path.value, storage) if path else "-"
+        print(f"  {materialization.asset_key.to_user_string():30} {where}")
+    checks = result.get_asset_check_evaluations()
+    failed = [c for c in checks if not c.passed]
+    print(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
+    for check in failed:
+        print(f"  FAILED {check.asset_key.to_user_string()}:{check.check_name} {check.description or ''}")
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            print(f"  step {event.step_key} failed: {message}", file=sys.stderr)
+    if result.success:
+        print(f"Report: {Path(storage) / 'report' / 'report.html'}")
+    return 0 if result.success else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="superstore", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("materialize", help="materialize every asset in one run")
+    run.add_argument("--dataset", help="a Superstore CSV file (default: data/superstore.csv)")
+    run.add_argument("--storage", help="the storage folder or fsspec URL (default: storage/)")
+    run.set_defaults(handler=materialize)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

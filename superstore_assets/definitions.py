@@ -1,0 +1,87 @@
+"""The Definitions: every asset and check, the dataset, the storage, the executor and the job."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    ExecutorDefinition,
+    define_asset_job,
+    in_process_executor,
+    multiprocess_executor,
+)
+
+from superstore_assets.assets import eda, evaluation, ingest, models, report, split
+from superstore_assets.project import dataset_path, storage_path
+from superstore_assets.resources import DatasetResource
+from superstore_assets.storage import StorageIOManager
+
+all_assets = [
+    ingest.superstore_csv,
+    ingest.orders_raw,
+    ingest.orders_clean,
+    ingest.model_features,
+    *eda.eda_figures,
+    eda.summary_statistics,
+    split.train_val_test,
+    *models.model_assets,
+    *models.metrics_assets,
+    *evaluation.result_figures,
+    report.report,
+]
+
+# Each kind of output has its IO manager and its folder under the storage root.
+STORAGE_FOLDERS = {
+    "io_manager": ("table", "tables"),
+    "json_io_manager": ("json", "metrics"),
+    "figure_io_manager": ("figure", "figures"),
+    "model_io_manager": ("model", "models"),
+    "report_io_manager": ("html", "report"),
+}
+
+
+def make_resources(dataset: str, storage: str, previews: bool = True) -> dict:
+    """The dataset resource and one IO manager per kind of output, all under `storage`."""
+    root = storage.rstrip("/")
+    resources: dict = {"dataset": DatasetResource(path=dataset)}
+    for key, (kind, folder) in STORAGE_FOLDERS.items():
+        resources[key] = StorageIOManager(base_path=f"{root}/{folder}", kind=kind, previews=previews)
+    return resources
+
+
+# The whole graph, observing the dataset first so that the run records the version it used.
+superstore_pipeline = define_asset_job(
+    "superstore_pipeline",
+    selection=AssetSelection.all(include_sources=True),
+    description="Observe the dataset file, then materialize every asset down to the report.",
+)
+
+
+def make_definitions(
+    dataset: str | None = None,
+    storage: str | None = None,
+    previews: bool | None = None,
+    executor: ExecutorDefinition | None = None,
+) -> Definitions:
+    """Definitions for a dataset and storage root; unset arguments come from the environment.
+
+    SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_PREVIEWS=0 and
+    SUPERSTORE_EXECUTOR=multiprocess are read here (see README). The in-process executor is
+    the default: a step costs milliseconds there, seconds in the multiprocess one.
+    """
+    if previews is None:
+        previews = os.environ.get("SUPERSTORE_PREVIEWS", "1") != "0"
+    if executor is None:
+        multiprocess = os.environ.get("SUPERSTORE_EXECUTOR") == "multiprocess"
+        executor = multiprocess_executor if multiprocess else in_process_executor
+    return Definitions(
+        assets=all_assets,
+        resources=make_resources(dataset or dataset_path(), storage or storage_path(), previews),
+        executor=executor,
+        jobs=[superstore_pipeline],
+    )
+
+
+defs = make_definitions()

@@ -1,0 +1,164 @@
+"""Exploratory figures and the summary table, from the clean orders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from superstore_assets import config
+from superstore_assets.figures import PROFITABLE_COLORS, style
+
+SCATTER_MAX_POINTS = 5000
+
+
+def _label(profitable: pd.Series) -> pd.Series:
+    return profitable.map({True: "profitable", False: "not profitable"})
+
+
+def target_balance(orders: pd.DataFrame) -> go.Figure:
+    """How many lines are profitable and how many are not."""
+    counts = _label(orders[config.TARGET]).value_counts().reindex(list(PROFITABLE_COLORS))
+    share = counts / counts.sum()
+    fig = go.Figure(
+        go.Bar(
+            x=counts.index,
+            y=counts.values,
+            text=[f"{s:.1%}" for s in share.fillna(0)],
+            marker_color=list(PROFITABLE_COLORS.values()),
+        )
+    )
+    fig.update_yaxes(title="order lines")
+    return style(fig, "Target balance: lines with Profit > 0")
+
+
+def sales_vs_profit(orders: pd.DataFrame) -> go.Figure:
+    """Sales against Profit, colored by Discount: deep discounts are where money is lost.
+
+    At most SCATTER_MAX_POINTS lines are drawn, a seeded sample, so the page stays light.
+    """
+    sample = orders
+    if len(orders) > SCATTER_MAX_POINTS:
+        sample = orders.sample(SCATTER_MAX_POINTS, random_state=config.SEED)
+    fig = px.scatter(
+        sample,
+        x="Sales",
+        y="Profit",
+        color="Discount",
+        log_x=True,
+        color_continuous_scale="RdYlGn_r",
+        hover_data=["Sub-Category", "Order ID"],
+    )
+    fig.update_traces(marker={"size": 5, "opacity": 0.6})
+    title = "Sales vs Profit by Discount"
+    if sample is not orders:
+        title += f" ({len(sample):,} of {len(orders):,} lines)"
+    return style(fig, title)
+
+
+def discount_bands(discount: pd.Series) -> pd.Series:
+    """Discount as bands: "no discount", then "0–10%", "10–20%", … as configured."""
+    edges = list(config.DISCOUNT_BANDS)
+    labels = ["no discount"] + [f"{lo * 100:g}–{hi * 100:g}%" for lo, hi in zip(edges, edges[1:])]
+    return pd.cut(discount, bins=[-np.inf, *edges], labels=labels)
+
+
+def profit_rate_by_discount(orders: pd.DataFrame) -> go.Figure:
+    """The share of profitable lines in each discount band, with the lines it rests on."""
+    bands = discount_bands(orders["Discount"])
+    table = (
+        orders.assign(band=bands)
+        .groupby("band", observed=False)[config.TARGET]
+        .agg(["mean", "size"])
+        .reset_index()
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=table["band"].astype(str),
+            y=table["mean"],
+            text=[f"n={n:,}" for n in table["size"]],
+            marker_color="#264653",
+        )
+    )
+    fig.update_yaxes(title="share profitable", tickformat=".0%", range=[0, 1])
+    fig.update_xaxes(title="discount")
+    return style(fig, "Profit rate by discount band")
+
+
+def profit_by_category(orders: pd.DataFrame) -> go.Figure:
+    """Total Profit per Sub-Category, colored by Category, largest first."""
+    table = (
+        orders.groupby(["Category", "Sub-Category"])["Profit"]
+        .sum()
+        .reset_index()
+        .sort_values("Profit", ascending=False)
+    )
+    fig = px.bar(table, x="Sub-Category", y="Profit", color="Category")
+    fig.update_xaxes(categoryorder="total descending")
+    return style(fig, "Profit by Category and Sub-Category")
+
+
+def monthly_sales_profit(orders: pd.DataFrame) -> go.Figure:
+    """Sales and Profit summed per calendar month of the order date."""
+    monthly = (
+        orders.set_index("Order Date")[["Sales", "Profit"]]
+        .resample("MS")
+        .sum()
+        .reset_index()
+        .melt(id_vars="Order Date", var_name="measure", value_name="amount")
+    )
+    fig = px.line(monthly, x="Order Date", y="amount", color="measure", markers=True)
+    fig.update_xaxes(title="order month")
+    return style(fig, "Monthly Sales and Profit")
+
+
+def region_by_category(orders: pd.DataFrame) -> go.Figure:
+    """Profit margin (Profit / Sales) for each Region and Category."""
+    sums = orders.groupby(["Region", "Category"])[["Sales", "Profit"]].sum()
+    margin = (sums["Profit"] / sums["Sales"]).unstack("Category")
+    fig = go.Figure(
+        go.Heatmap(
+            z=margin.values,
+            x=list(margin.columns),
+            y=list(margin.index),
+            colorscale="RdYlGn",
+            zmid=0,
+            text=[[f"{v:.1%}" for v in row] for row in margin.values],
+            texttemplate="%{text}",
+            colorbar={"title": "margin", "tickformat": ".0%"},
+        )
+    )
+    return style(fig, "Profit margin by Region and Category")
+
+
+def summary_statistics(orders: pd.DataFrame) -> pd.DataFrame:
+    """count, mean, spread and quantiles of every numeric column, one row per column."""
+    numeric = orders.select_dtypes("number").drop(columns=["Row ID"], errors="ignore")
+    numeric = numeric.assign(**{config.TARGET: orders[config.TARGET].astype(float)})
+    table = numeric.describe().T.reset_index(names="column")
+    table.insert(2, "missing", numeric.isna().sum().values)
+    return table
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    make: Callable[[pd.DataFrame], go.Figure]
+
+    @property
+    def description(self) -> str:
+        return (self.make.__doc__ or "").strip().splitlines()[0]
+
+
+EDA_FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("target_balance", target_balance),
+    FigureSpec("sales_vs_profit", sales_vs_profit),
+    FigureSpec("profit_rate_by_discount", profit_rate_by_discount),
+    FigureSpec("profit_by_category", profit_by_category),
+    FigureSpec("monthly_sales_profit", monthly_sales_profit),
+    FigureSpec("region_by_category", region_by_category),
+)

@@ -1,0 +1,162 @@
+"""Reading the Superstore file and turning it into clean orders and model features.
+
+Pure pandas: every function takes and returns data, so tests call them without Dagster.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from superstore_assets import config
+
+
+class DatasetError(ValueError):
+    """The dataset cannot be read or used; the message says which file, what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a CSV file's bytes: UTF-8 (a byte-order mark allowed), else Windows-1252."""
+    for encoding in config.ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-8-sig":
+            encoding = "utf-8 (BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return Decoded(text=text, encoding=encoding)
+    raise DatasetError(
+        "the file is neither UTF-8 nor Windows-1252 text; save it as CSV in one of those encodings"
+    )
+
+
+def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
+    """Parse the file's bytes into a frame of the Superstore columns.
+
+    Text and date columns stay text (dates are parsed in `clean_orders`); Row ID and Quantity
+    become nullable integers, Sales, Discount and Profit floats. A cell that is not a number
+    becomes missing and is counted in the returned facts.
+    """
+    decoded = decode(data)
+    if not decoded.text.strip():
+        raise DatasetError("the file is empty; expected a header line and rows of orders")
+    try:
+        delimiter = csv.Sniffer().sniff(decoded.text.split("\n", 1)[0], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    df = pd.read_csv(
+        io.StringIO(decoded.text),
+        sep=delimiter,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+    )
+    df.columns = [str(c).strip() for c in df.columns]
+    not_numeric = {}
+    for column in config.NUMERIC_COLUMNS:
+        if column not in df:
+            continue
+        raw = df[column].str.strip()
+        values = pd.to_numeric(raw, errors="coerce")
+        if column in ("Row ID", "Quantity"):
+            values = values.where(values == values.round()).astype("Int64")
+        else:
+            values = values.astype("float64")
+        not_numeric[column] = int((values.isna() & raw.notna()).sum())
+        df[column] = values
+    facts = {
+        "encoding": decoded.encoding,
+        "delimiter": delimiter,
+        "rows": len(df),
+        "columns": len(df.columns),
+        "not_numeric_cells": not_numeric,
+    }
+    return df, facts
+
+
+def missing_columns(df: pd.DataFrame) -> list[str]:
+    """The columns the pipeline needs that the frame lacks, in file order."""
+    return [c for c in config.REQUIRED_COLUMNS if c not in df.columns]
+
+
+def parse_dates(values: pd.Series, date_format: str = config.DATE_FORMAT) -> pd.Series:
+    """Parse dates in the given format; a cell that does not match becomes NaT."""
+    return pd.to_datetime(values, format=date_format, errors="coerce")
+
+
+def add_target(df: pd.DataFrame) -> pd.DataFrame:
+    """Add the target: a line is profitable when its Profit is above zero."""
+    return df.assign(**{config.TARGET: df["Profit"] > 0})
+
+
+def clean_orders(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Dates parsed, target added, rows without a target and exact duplicate lines dropped.
+
+    Returns the clean frame and, per rule, how many rows it touched.
+    """
+    df = raw.copy()
+    counts: dict[str, int] = {}
+    has_profit = df["Profit"].notna()
+    counts["dropped_missing_profit"] = int((~has_profit).sum())
+    df = df[has_profit]
+    content = [c for c in df.columns if c != "Row ID"]
+    duplicated = df.duplicated(subset=content, keep="first")
+    counts["dropped_duplicates"] = int(duplicated.sum())
+    df = df[~duplicated]
+    for column in config.DATE_COLUMNS:
+        parsed = parse_dates(df[column])
+        counts[f"unparsed_{column.lower().replace(' ', '_')}"] = int(
+            (parsed.isna() & df[column].notna()).sum()
+        )
+        df[column] = parsed
+    if len(df) and df["Order Date"].isna().all():
+        raise DatasetError(
+            f"no Order Date matches the format {config.DATE_FORMAT!r} (month first, e.g. "
+            "11/8/2016); convert the dates or change DATE_FORMAT in superstore_assets/config.py"
+        )
+    for column in ("Sales", "Quantity", "Discount"):
+        counts[f"missing_{column.lower()}"] = int(df[column].isna().sum())
+    df = add_target(df).reset_index(drop=True)
+    counts["rows"] = len(df)
+    return df, counts
+
+
+def build_features(orders: pd.DataFrame) -> pd.DataFrame:
+    """The model inputs: identifiers, numeric and categorical features, and the target.
+
+    Profit is never a feature: the target is made from it. Missing categories become
+    "(missing)"; missing numbers stay NaN for the models' imputers.
+    """
+    features = pd.DataFrame(
+        {
+            "Row ID": orders["Row ID"],
+            config.GROUP_COLUMN: orders[config.GROUP_COLUMN],
+            "Sales": orders["Sales"].astype("float64"),
+            "Quantity": orders["Quantity"].astype("float64"),
+            "Discount": orders["Discount"].astype("float64"),
+            "shipping_days": (orders["Ship Date"] - orders["Order Date"]).dt.days.astype(
+                "float64"
+            ),
+            "Category": orders["Category"],
+            "Sub-Category": orders["Sub-Category"],
+            "Segment": orders["Segment"],
+            "Region": orders["Region"],
+            "Ship Mode": orders["Ship Mode"],
+            "order_month": orders["Order Date"].dt.strftime("%m"),
+        }
+    )
+    for column in config.CATEGORICAL_FEATURES:
+        features[column] = features[column].astype(object).where(features[column].notna(), None)
+        features[column] = features[column].fillna("(missing)").astype(str)
+    features[config.TARGET] = orders[config.TARGET].astype(bool)
+    return features.replace([np.inf, -np.inf], np.nan)

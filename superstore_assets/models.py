@@ -1,0 +1,86 @@
+"""The three models: one scikit-learn Pipeline recipe, a grid chosen on the validation set."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import ParameterGrid
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from superstore_assets import config
+from superstore_assets.config import ModelSpec
+
+MODEL_SPECS_BY_NAME = {spec.name: spec for spec in config.MODEL_SPECS}
+
+
+def estimator_class(spec: ModelSpec) -> type:
+    """Import the estimator class named by the spec ("module:Class")."""
+    module, name = spec.estimator.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_pipeline(spec: ModelSpec, params: dict | None = None) -> Pipeline:
+    """Preprocessing and estimator in one Pipeline, so fitted preprocessing travels with it.
+
+    Numbers: median imputation, and scaling where the estimator needs it. Categories: one-hot
+    encoding that ignores categories unseen in training.
+    """
+    numeric_steps = [SimpleImputer(strategy="median")]
+    if spec.scale_numeric:
+        numeric_steps.append(StandardScaler())
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(*numeric_steps), list(config.NUMERIC_FEATURES)),
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                list(config.CATEGORICAL_FEATURES),
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    estimator = estimator_class(spec)(**{**spec.fixed, **(params or {})})
+    return Pipeline([("preprocess", preprocess), ("model", estimator)])
+
+
+@dataclass
+class FittedModel:
+    pipeline: Pipeline
+    params: dict
+    validation_score: float
+    candidates: list[dict]
+    fit_seconds: float
+
+
+def fit_best_model(
+    spec: ModelSpec,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    metric: str = config.SELECTION_METRIC,
+) -> FittedModel:
+    """Fit every grid point on train, keep the one that scores best on validation.
+
+    The kept model is the one fitted on train alone: validation only chooses, test stays unseen.
+    Ties go to the earlier grid point, so the choice is deterministic.
+    """
+    scorer = get_scorer(metric)
+    features = list(config.FEATURES)
+    best: FittedModel | None = None
+    candidates = []
+    started = time.perf_counter()
+    for params in ParameterGrid(spec.grid):
+        pipeline = build_pipeline(spec, params).fit(train[features], train[config.TARGET])
+        score = float(scorer(pipeline, validation[features], validation[config.TARGET]))
+        candidates.append({"params": params, metric: round(score, 6)})
+        if best is None or score > best.validation_score:
+            best = FittedModel(pipeline, params, score, candidates, 0.0)
+    assert best is not None, f"{spec.name} has an empty grid"
+    best.fit_seconds = time.perf_counter() - started
+    return best

@@ -1,0 +1,33 @@
+"""Resources: the dataset file the pipeline reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource, Failure
+
+from superstore_assets.project import project_root
+
+
+class DatasetResource(ConfigurableResource):
+    """The Superstore CSV file: a path, relative to the checkout or absolute."""
+
+    path: str
+
+    def resolved_path(self) -> Path:
+        path = Path(self.path).expanduser()
+        return path if path.is_absolute() else project_root() / path
+
+    def read_bytes(self) -> bytes:
+        """The file's bytes, or a Failure that names the file and the fix."""
+        path = self.resolved_path()
+        if not path.is_file():
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise Failure(
+                description=(
+                    f"The dataset {path} {what}. Point SUPERSTORE_DATASET (or the run config "
+                    "resources.dataset.config.path) at a Superstore CSV file, or run `make data` "
+                    "to regenerate the bundled one."
+                )
+            )
+        return path.read_bytes()

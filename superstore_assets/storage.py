@@ -1,0 +1,240 @@
+"""Where outputs live: IO managers that write every table, metric, figure and model to disk.
+
+All four build on Dagster's UPathIOManager, so the storage folder may be a local path or an
+fsspec URL. Each write goes to a temporary file first and is renamed into place, so a crash
+never leaves half a file, and each materialization records the file's path and SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import pickle
+import shutil
+import uuid
+from typing import Any, Literal
+
+import pandas as pd
+from dagster import (
+    ConfigurableIOManagerFactory,
+    InputContext,
+    MetadataValue,
+    OutputContext,
+    UPathIOManager,
+)
+from upath import UPath
+
+from superstore_assets.versioning import sha256_bytes
+
+log = logging.getLogger(__name__)
+
+PLOTLYJS = "plotly.min.js"
+
+
+class StoredFileError(RuntimeError):
+    """A stored output does not match what the instance recorded for it."""
+
+
+def write_atomic(path: UPath, data: bytes) -> None:
+    """Write bytes to a temporary file beside `path`, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        temporary.write_bytes(data)
+        if temporary.protocol in ("", "file", "local"):
+            os.replace(temporary.path, path.path)  # atomic on one file system
+        else:
+            temporary.rename(path)  # object stores: the upload itself is all or nothing
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+class _BytesIOManager(UPathIOManager):
+    """Serialize to bytes, write atomically, record the path, size and hash."""
+
+    def serialize(self, obj: Any) -> bytes:
+        raise NotImplementedError
+
+    def deserialize(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+    def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
+        data = self.serialize(obj)
+        write_atomic(path, data)
+        context.add_output_metadata(
+            {"sha256": sha256_bytes(data), "stored_bytes": MetadataValue.int(len(data))}
+        )
+
+    def load_from_path(self, context: InputContext, path: UPath) -> Any:
+        return self.deserialize(path.read_bytes())
+
+
+class ParquetIOManager(_BytesIOManager):
+    """Tables as Parquet."""
+
+    extension = ".parquet"
+
+    def serialize(self, obj: pd.DataFrame) -> bytes:
+        buffer = io.BytesIO()
+        obj.to_parquet(buffer, index=False, engine="pyarrow")
+        return buffer.getvalue()
+
+    def deserialize(self, data: bytes) -> pd.DataFrame:
+        return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+
+
+class JsonIOManager(_BytesIOManager):
+    """Metrics and other small records as indented, key-sorted JSON."""
+
+    extension = ".json"
+
+    def serialize(self, obj: Any) -> bytes:
+        return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+    def deserialize(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+class HtmlIOManager(_BytesIOManager):
+    """Whole HTML pages (the report), stored as UTF-8."""
+
+    extension = ".html"
+
+    def serialize(self, obj: str) -> bytes:
+        return obj.encode()
+
+    def deserialize(self, data: bytes) -> str:
+        return data.decode()
+
+
+class ModelIOManager(_BytesIOManager):
+    """Fitted models as pickles, loaded only when their hash matches the instance's record.
+
+    Unpickling can run code, so a model file is trusted only if its SHA-256 equals the hash
+    that this Dagster instance recorded when the model was materialized.
+    """
+
+    extension = ".pkl"
+
+    def serialize(self, obj: Any) -> bytes:
+        return pickle.dumps(obj, protocol=5)
+
+    def load_from_path(self, context: InputContext, path: UPath) -> Any:
+        data = path.read_bytes()
+        recorded = recorded_sha256(context)
+        actual = sha256_bytes(data)
+        if recorded != actual:
+            raise StoredFileError(
+                f"refusing to load {path}: its SHA-256 is {actual[:12]}…, but the instance "
+                f"recorded {recorded[:12] + '…' if recorded else 'no hash'} for "
+                f"{context.asset_key.to_user_string()}. The file was changed or written "
+                "elsewhere; rematerialize the asset to rebuild it."
+            )
+        return pickle.loads(data)  # noqa: S301 - hash checked against the instance above
+
+
+def recorded_sha256(context: InputContext) -> str | None:
+    """The sha256 recorded with the latest materialization of the input's asset."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("sha256")
+    return None if value is None else value.value
+
+
+class FigureIOManager(_BytesIOManager):
+    """Figures as HTML pages sharing one plotly.js file, plus plotly JSON to load them back.
+
+    With a Chromium for kaleido (BROWSER_PATH), a PNG preview goes into the UI's metadata.
+    """
+
+    extension = ".html"
+
+    def __init__(self, base_path: UPath, previews: bool):
+        super().__init__(base_path=base_path)
+        self.previews = previews
+
+    def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
+        from superstore_assets.figures import figure_page
+
+        self._ensure_plotlyjs(path.parent)
+        name = context.asset_key.path[-1]
+        write_atomic(path.with_suffix(".json"), obj.to_json(pretty=False).encode())
+        data = figure_page(obj, div_id=name, plotlyjs_src=PLOTLYJS).encode()
+        write_atomic(path, data)
+        metadata: dict[str, Any] = {
+            "sha256": sha256_bytes(data),
+            "stored_bytes": MetadataValue.int(len(data)),
+        }
+        preview = png_preview(obj) if self.previews else None
+        if preview is not None:
+            encoded = base64.b64encode(preview).decode()
+            metadata["preview"] = MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})")
+        context.add_output_metadata(metadata)
+
+    def load_from_path(self, context: InputContext, path: UPath) -> Any:
+        import plotly.io
+
+        return plotly.io.from_json(path.with_suffix(".json").read_text())
+
+    @staticmethod
+    def _ensure_plotlyjs(folder: UPath) -> None:
+        from plotly.offline import get_plotlyjs
+
+        target = folder / PLOTLYJS
+        script = get_plotlyjs().encode()
+        if not target.exists() or target.stat().st_size != len(script):
+            write_atomic(target, script)
+
+
+def find_browser() -> str | None:
+    """A Chromium for kaleido: BROWSER_PATH if it is set, else one on the PATH."""
+    candidate = os.environ.get("BROWSER_PATH")
+    if candidate:
+        return candidate if os.access(candidate, os.X_OK) else None
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def png_preview(fig: Any) -> bytes | None:
+    """A PNG of the figure through kaleido, or None (with a log line) without a browser."""
+    browser = find_browser()
+    if browser is None:
+        log.info("no Chromium found (set BROWSER_PATH): figure previews skipped")
+        return None
+    os.environ.setdefault("BROWSER_PATH", browser)
+    try:
+        return fig.to_image(format="png", width=900, height=500)
+    except Exception as error:  # kaleido's failures are many and none should fail the run
+        log.warning("figure preview failed, skipped: %s", error)
+        return None
+
+
+StorageKind = Literal["table", "json", "figure", "model", "html"]
+_KINDS: dict[str, type[_BytesIOManager]] = {
+    "table": ParquetIOManager,
+    "json": JsonIOManager,
+    "model": ModelIOManager,
+    "html": HtmlIOManager,
+}
+
+
+class StorageIOManager(ConfigurableIOManagerFactory):
+    """One storage folder (path or fsspec URL) and the kind of output written there."""
+
+    base_path: str
+    kind: StorageKind = "table"
+    previews: bool = True
+
+    def create_io_manager(self, context) -> UPathIOManager:
+        base = UPath(self.base_path)
+        if self.kind == "figure":
+            return FigureIOManager(base_path=base, previews=self.previews)
+        return _KINDS[self.kind](base_path=base)

@@ -1,0 +1,31 @@
+"""Content hashes: the identity of a file or a stored output, the same on any machine."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+# The tag under which Dagster stores an event's data version. Dagster does not export the
+# constant; a test compares this copy with its internal one.
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of a byte string."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks so that memory stays flat."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def short(digest: str) -> str:
+    """The first 12 hex digits of a hash, as shown to people."""
+    return digest[:12]

@@ -1,0 +1,89 @@
+"""Shared fixtures: the datasets, an isolated Dagster home and storage, one pipeline run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+from superstore_assets.project import PACKAGE_DIR, project_root
+
+ROOT = project_root()
+BUNDLED = ROOT / "data" / "superstore.csv"
+BUNDLED_MODIFIED = ROOT / "data" / "superstore_modified.csv"
+SHARED = ROOT.parent / "shared" / "data" / "superstore"
+REAL = SHARED / "Sample - Superstore.csv"
+REAL_MODIFIED = SHARED / "Sample - Superstore (modified).csv"
+REAL_SHA256 = "55ed555a1f8c22109e192108248688be8b6a25e48e25c31405a706a4fb3a2872"
+
+
+def require_real(path: Path = REAL) -> Path:
+    """The real Tableau file, or a skip that says where it was looked for."""
+    if not path.is_file():
+        pytest.skip(f"the real Superstore file is not at {path} (see README: Data)")
+    return path
+
+
+@dataclass
+class Workspace:
+    """A Dagster home and a storage folder of a test's own."""
+
+    home: Path
+    storage: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment for a subprocess that should use this workspace."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
+        env.update(
+            DAGSTER_HOME=str(self.home),
+            SUPERSTORE_STORAGE=str(self.storage),
+            SUPERSTORE_PREVIEWS="0",
+            **extra,
+        )
+        return env
+
+    def instance(self) -> DagsterInstance:
+        return DagsterInstance.from_config(str(self.home))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PACKAGE_DIR / "dagster.yaml").read_text())
+    return Workspace(home=home, storage=tmp_path / "storage")
+
+
+def run_pipeline(
+    workspace: Workspace, dataset: Path, instance: DagsterInstance | None = None, **kwargs
+) -> ExecuteInProcessResult:
+    """The superstore_pipeline job in-process on `dataset`, recorded in the workspace's home."""
+    from superstore_assets.definitions import make_definitions
+
+    definitions = make_definitions(
+        dataset=str(dataset), storage=str(workspace.storage), previews=False
+    )
+    job = definitions.resolve_job_def("superstore_pipeline")
+    if instance is not None:
+        return job.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+    with workspace.instance() as own:
+        return job.execute_in_process(instance=own, raise_on_error=False, **kwargs)
+
+
+def storage_files(storage: Path) -> dict[str, bytes]:
+    """Every stored file, by path relative to the storage root."""
+    return {str(p.relative_to(storage)): p.read_bytes() for p in storage.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory) -> tuple[Workspace, ExecuteInProcessResult]:
+    """One run of the whole pipeline on the bundled dataset, shared by the tests that read it."""
+    root = tmp_path_factory.mktemp("bundled_run")
+    home = root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PACKAGE_DIR / "dagster.yaml").read_text())
+    space = Workspace(home=home, storage=root / "storage")
+    return space, run_pipeline(space, BUNDLED)

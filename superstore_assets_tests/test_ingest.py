@@ -1,0 +1,135 @@
+"""The reading, cleaning and feature functions, on small frames and files built here."""
+
+import pandas as pd
+import pytest
+
+from superstore_assets import config, ingest
+
+HEADER = ",".join(config.SUPERSTORE_COLUMNS)
+
+
+def line(row_id=1, order="CA-2016-1", order_date="3/4/2016", ship_date="3/9/2016", **over):
+    values = {
+        "Row ID": str(row_id),
+        "Order ID": order,
+        "Order Date": order_date,
+        "Ship Date": ship_date,
+        "Ship Mode": "Standard Class",
+        "Customer ID": "CG-12520",
+        "Customer Name": "Claire Gute",
+        "Segment": "Consumer",
+        "Country": "United States",
+        "City": "Burlington",
+        "State": "Vermont",
+        "Postal Code": "05408",
+        "Region": "East",
+        "Product ID": "FUR-BO-10001798",
+        "Category": "Furniture",
+        "Sub-Category": "Bookcases",
+        "Product Name": '"Bush Somerset Collection Bookcase, Black"',
+        "Sales": "261.96",
+        "Quantity": "2",
+        "Discount": "0",
+        "Profit": "41.9136",
+    }
+    values.update(over)
+    return ",".join(values[c] for c in config.SUPERSTORE_COLUMNS)
+
+
+def csv_bytes(*lines: str, encoding: str = "cp1252") -> bytes:
+    return ("\n".join([HEADER, *lines]) + "\n").encode(encoding)
+
+
+def test_decode_prefers_utf8_and_falls_back_to_cp1252():
+    assert ingest.decode("Chloé".encode()).encoding == "utf-8"
+    assert ingest.decode(b"\xef\xbb\xbfChlo\xc3\xa9").text == "Chloé"
+    decoded = ingest.decode("“Premier” Chloé\u00a0".encode("cp1252"))
+    assert decoded.encoding == "cp1252"
+    assert decoded.text == "“Premier” Chloé\u00a0"  # curly quotes survive, unlike latin-1
+
+
+def test_read_orders_types_and_text_kept_exactly():
+    df, facts = ingest.read_orders(
+        csv_bytes(line(), line(2, Sales="12.5", Quantity="3", **{"Customer Name": "Chloé Hale"}))
+    )
+    assert facts["rows"] == 2 and facts["columns"] == 21 and facts["encoding"] == "cp1252"
+    assert list(df.columns) == list(config.SUPERSTORE_COLUMNS)
+    assert str(df["Row ID"].dtype) == "Int64" and str(df["Quantity"].dtype) == "Int64"
+    assert df["Sales"].tolist() == [261.96, 12.5]
+    assert df.loc[0, "Postal Code"] == "05408"  # leading zero kept: postal codes are text
+    assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+
+
+def test_read_orders_counts_cells_that_are_not_numbers():
+    df, facts = ingest.read_orders(csv_bytes(line(Sales="n/a"), line(2, Quantity="2.5")))
+    assert facts["not_numeric_cells"]["Sales"] == 1
+    assert facts["not_numeric_cells"]["Quantity"] == 1
+    assert df["Sales"].isna().tolist() == [True, False]
+
+
+def test_read_orders_accepts_utf8_and_semicolons():
+    data = csv_bytes(line(), encoding="utf-8").replace(b",", b";").replace(
+        b'"Bush Somerset Collection Bookcase; Black"', b'"Bush Somerset Collection Bookcase, Black"'
+    )
+    df, facts = ingest.read_orders(data)
+    assert facts["delimiter"] == ";" and facts["encoding"] == "utf-8"
+    assert df.loc[0, "Sales"] == 261.96
+
+
+def test_read_orders_refuses_an_empty_file():
+    with pytest.raises(ingest.DatasetError, match="empty"):
+        ingest.read_orders(b"")
+
+
+def test_missing_columns_lists_what_the_pipeline_needs():
+    df = pd.DataFrame(columns=[c for c in config.SUPERSTORE_COLUMNS if c not in ("Sales", "Region")])
+    assert ingest.missing_columns(df) == ["Region", "Sales"]
+    assert ingest.missing_columns(pd.DataFrame(columns=list(config.SUPERSTORE_COLUMNS))) == []
+
+
+def test_parse_dates_is_month_first():
+    parsed = ingest.parse_dates(pd.Series(["3/4/2016", "11/8/2016", "12/31/2017", "31/12/2017"]))
+    assert parsed.dt.month.tolist()[:3] == [3, 11, 12]
+    assert parsed.dt.day.tolist()[:3] == [4, 8, 31]
+    assert pd.isna(parsed.iloc[3])  # day-first is not silently read
+
+
+def test_target_is_profit_above_zero():
+    df = ingest.add_target(pd.DataFrame({"Profit": [10.0, 0.0, -3.5]}))
+    assert df[config.TARGET].tolist() == [True, False, False]
+
+
+def test_clean_orders_drops_missing_profit_and_duplicates_and_counts_them():
+    raw, _ = ingest.read_orders(
+        csv_bytes(
+            line(1),
+            line(2),  # the same line as Row ID 1 under another Row ID
+            line(3, Profit=""),
+            line(4, order="CA-2016-2", Profit="-5", ship_date="bad"),
+        )
+    )
+    clean, counts = ingest.clean_orders(raw)
+    assert counts["dropped_missing_profit"] == 1
+    assert counts["dropped_duplicates"] == 1
+    assert counts["unparsed_ship_date"] == 1
+    assert counts["rows"] == 2
+    assert clean["Row ID"].tolist() == [1, 4]
+    assert clean[config.TARGET].tolist() == [True, False]
+    assert clean.loc[0, "Order Date"] == pd.Timestamp("2016-03-04")
+
+
+def test_clean_orders_refuses_dates_in_another_format():
+    raw, _ = ingest.read_orders(csv_bytes(line(order_date="2016-03-04", ship_date="2016-03-09")))
+    with pytest.raises(ingest.DatasetError, match="month first"):
+        ingest.clean_orders(raw)
+
+
+def test_build_features_has_the_model_inputs_and_never_profit():
+    raw, _ = ingest.read_orders(csv_bytes(line(1), line(2, order="CA-2016-2", Segment="")))
+    features = ingest.build_features(ingest.clean_orders(raw)[0])
+    assert set(config.FEATURES) <= set(features.columns)
+    assert "Profit" not in features.columns
+    assert features["shipping_days"].tolist() == [5.0, 5.0]
+    assert features["order_month"].tolist() == ["03", "03"]
+    assert features["Segment"].tolist() == ["Consumer", "(missing)"]
+    assert features[config.TARGET].dtype == bool

@@ -1,0 +1,63 @@
+"""The grouped, stratified split."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from superstore_assets import config, split
+from superstore_assets.ingest import DatasetError
+
+
+def features(orders: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    lines = rng.integers(1, 5, orders)
+    order_ids = np.repeat([f"O-{i}" for i in range(orders)], lines)
+    return pd.DataFrame(
+        {
+            config.GROUP_COLUMN: order_ids,
+            config.TARGET: rng.random(len(order_ids)) < 0.8,
+        }
+    )
+
+
+def test_split_is_60_20_20_and_keeps_orders_whole():
+    df = features()
+    labels = split.assign_split(df)
+    shares = labels.value_counts(normalize=True)
+    for side, fraction in config.SPLIT_FRACTIONS.items():
+        assert shares[side] == pytest.approx(fraction, abs=0.03)
+    sides_per_order = df.assign(split=labels).groupby(config.GROUP_COLUMN)["split"].nunique()
+    assert sides_per_order.max() == 1
+
+
+def test_split_keeps_the_class_balance():
+    df = features()
+    table = df.assign(split=split.assign_split(df))
+    summary = split.split_summary(table)
+    overall = df[config.TARGET].mean()
+    for side in ("train", "validation", "test"):
+        assert summary[side]["profitable_share"] == pytest.approx(overall, abs=0.03)
+    assert sum(s["rows"] for s in summary.values()) == len(df)
+
+
+def test_split_is_the_same_for_the_same_seed_and_differs_for_another():
+    df = features()
+    assert split.assign_split(df, seed=1).equals(split.assign_split(df, seed=1))
+    assert not split.assign_split(df, seed=1).equals(split.assign_split(df, seed=2))
+
+
+def test_folds_per_side():
+    assert split.folds_per_side({"train": 0.6, "validation": 0.2, "test": 0.2}) == (
+        5,
+        {"train": 3, "validation": 1, "test": 1},
+    )
+    with pytest.raises(ValueError, match="whole multiples"):
+        split.folds_per_side({"train": 0.55, "validation": 0.25, "test": 0.2})
+
+
+def test_split_refuses_one_class_and_too_few_orders():
+    one_class = features().assign(**{config.TARGET: True})
+    with pytest.raises(DatasetError, match="one class"):
+        split.assign_split(one_class)
+    with pytest.raises(DatasetError, match="only 3 orders"):
+        split.assign_split(features(orders=3))

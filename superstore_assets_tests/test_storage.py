@@ -1,0 +1,139 @@
+"""The IO managers: formats, atomic writes, recorded hashes, refusing a changed model."""
+
+import hashlib
+import json
+import pickle
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from dagster import AssetKey, DagsterInstance, Definitions, asset, materialize
+from upath import UPath
+
+from superstore_assets import storage
+from superstore_assets.definitions import make_resources
+
+
+def test_write_atomic_leaves_no_temporary_file_and_replaces_the_old(tmp_path):
+    target = UPath(tmp_path / "a" / "out.bin")
+    storage.write_atomic(target, b"first")
+    storage.write_atomic(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["out.bin"]
+
+
+def test_write_atomic_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    target = UPath(tmp_path / "out.bin")
+    storage.write_atomic(target, b"good")
+
+    def broken_write(self, data):
+        self.parent.joinpath(self.name).open("wb").write(data[:2])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(target), "write_bytes", broken_write)
+    with pytest.raises(OSError, match="disk full"):
+        storage.write_atomic(target, b"better")
+    assert target.read_bytes() == b"good"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+@asset
+def table() -> pd.DataFrame:
+    return pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+
+
+@asset(io_manager_key="json_io_manager")
+def metrics() -> dict:
+    return {"f1": 0.5, "matrix": [[1, 2], [3, 4]]}
+
+
+@asset(io_manager_key="figure_io_manager")
+def figure() -> go.Figure:
+    return go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+
+
+@asset(io_manager_key="model_io_manager")
+def model() -> dict:
+    return {"weights": [1.0, 2.0]}
+
+
+@asset
+def uses_model(model: dict) -> pd.DataFrame:
+    return pd.DataFrame({"w": model["weights"]})
+
+
+@asset
+def reads_all(table: pd.DataFrame, metrics: dict, figure: go.Figure) -> pd.DataFrame:
+    return pd.DataFrame({"rows": [len(table)], "f1": [metrics["f1"]], "traces": [len(figure.data)]})
+
+
+ASSETS = [table, metrics, figure, model, uses_model, reads_all]
+
+
+@pytest.fixture
+def run(tmp_path):
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path / "store"), previews=False)
+    instance = DagsterInstance.ephemeral()
+
+    def _run(selection=None):
+        return materialize(
+            ASSETS, resources=resources, instance=instance, selection=selection, raise_on_error=False
+        )
+
+    yield _run, tmp_path / "store", instance
+    instance.dispose()
+
+
+def test_each_kind_is_written_in_its_format_with_path_and_hash(run):
+    materialize_, store, instance = run
+    assert materialize_().success
+    assert pd.read_parquet(store / "tables" / "table.parquet")["b"].tolist() == ["x", "y"]
+    assert json.loads((store / "metrics" / "metrics.json").read_text())["f1"] == 0.5
+    page = (store / "figures" / "figure.html").read_text()
+    assert '<script charset="utf-8" src="plotly.min.js"></script>' in page
+    assert (store / "figures" / "plotly.min.js").stat().st_size > 1_000_000
+    assert (store / "figures" / "figure.json").exists()
+    assert pickle.loads((store / "models" / "model.pkl").read_bytes()) == {"weights": [1.0, 2.0]}
+    assert pd.read_parquet(store / "tables" / "reads_all.parquet").to_dict("records") == [
+        {"rows": 2, "f1": 0.5, "traces": 1}
+    ]
+    for key, path in [("table", "tables/table.parquet"), ("model", "models/model.pkl")]:
+        event = instance.get_latest_materialization_event(AssetKey(key))
+        metadata = event.asset_materialization.metadata
+        data = (store / path).read_bytes()
+        assert metadata["sha256"].value == hashlib.sha256(data).hexdigest()
+        assert metadata["path"].value == str(store / path)
+        assert metadata["stored_bytes"].value == len(data)
+
+
+def test_a_model_file_changed_after_it_was_recorded_is_refused(run):
+    materialize_, store, _ = run
+    assert materialize_().success
+    earlier = (store / "tables" / "uses_model.parquet").read_bytes()
+    (store / "models" / "model.pkl").write_bytes(pickle.dumps({"weights": [666.0]}))
+    result = materialize_(selection=["uses_model"])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.cause.message
+    assert "refusing to load" in message and "rematerialize" in message
+    assert (store / "tables" / "uses_model.parquet").read_bytes() == earlier
+
+
+def test_a_model_with_no_record_is_refused(tmp_path):
+    store = tmp_path / "store"
+    (store / "models").mkdir(parents=True)
+    (store / "models" / "model.pkl").write_bytes(pickle.dumps({"weights": [1.0]}))
+    resources = make_resources(dataset="unused.csv", storage=str(store), previews=False)
+    defs = Definitions(assets=[model, uses_model], resources=resources)
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance, asset_selection=[AssetKey("uses_model")], raise_on_error=False
+        )
+    assert not result.success
+
+
+def test_png_preview_is_skipped_without_a_browser(monkeypatch, caplog):
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    with caplog.at_level("INFO"):
+        assert storage.png_preview(go.Figure()) is None
+    assert "previews skipped" in caplog.text
