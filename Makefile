@@ -50,7 +50,7 @@ data: $(BIN)/.installed
 	$(BIN)/python -m superstore_assets.generator
 
 lock: $(BIN)/.installed
-	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
+	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 clean:

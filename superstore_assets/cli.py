@@ -1,7 +1,7 @@
 """The `superstore` command: run the pipeline against the project's Dagster instance.
 
-    superstore materialize                 # every asset, on the bundled dataset
-    superstore materialize --dataset FILE  # on another Superstore CSV
+superstore materialize                 # every asset, on the bundled dataset
+superstore materialize --dataset FILE  # on another Superstore CSV
 """
 
 from __future__ import annotations
@@ -60,7 +60,10 @@ def materialize(args: argparse.Namespace) -> int:
     failed = [c for c in checks if not c.passed]
     print(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
-        print(f"  FAILED {check.asset_key.to_user_string()}:{check.check_name} {check.description or ''}")
+        print(
+            f"  FAILED {check.asset_key.to_user_string()}:{check.check_name}",
+            check.description or "",
+        )
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error

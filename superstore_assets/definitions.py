@@ -47,7 +47,9 @@ def make_resources(dataset: str, storage: str, previews: bool = True) -> dict:
     root = storage.rstrip("/")
     resources: dict = {"dataset": DatasetResource(path=dataset)}
     for key, (kind, folder) in STORAGE_FOLDERS.items():
-        resources[key] = StorageIOManager(base_path=f"{root}/{folder}", kind=kind, previews=previews)
+        resources[key] = StorageIOManager(
+            base_path=f"{root}/{folder}", kind=kind, previews=previews
+        )
     return resources
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ def sales_vs_profit(orders: pd.DataFrame) -> go.Figure:
 def discount_bands(discount: pd.Series) -> pd.Series:
     """Discount as bands: "no discount", then "0–10%", "10–20%", … as configured."""
     edges = list(config.DISCOUNT_BANDS)
-    labels = ["no discount"] + [f"{lo * 100:g}–{hi * 100:g}%" for lo, hi in zip(edges, edges[1:])]
+    labels = ["no discount"] + [f"{lo * 100:g}–{hi * 100:g}%" for lo, hi in pairwise(edges)]
     return pd.cut(discount, bins=[-np.inf, *edges], labels=labels)
 
 

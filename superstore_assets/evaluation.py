@@ -58,9 +58,7 @@ def evaluate(model: Pipeline, train: pd.DataFrame, test: pd.DataFrame) -> dict:
     x_test, y_test = test[features], test[config.TARGET]
     predicted = model.predict(x_test)
     probability = model.predict_proba(x_test)[:, 1]
-    baseline = DummyClassifier(strategy="most_frequent").fit(
-        train[features], train[config.TARGET]
-    )
+    baseline = DummyClassifier(strategy="most_frequent").fit(train[features], train[config.TARGET])
     importance = permutation_importance(
         model,
         x_test,
@@ -72,14 +70,12 @@ def evaluate(model: Pipeline, train: pd.DataFrame, test: pd.DataFrame) -> dict:
     return {
         "test_rows": len(test),
         "metrics": score(y_test, predicted, probability),
-        "baseline": score(
-            y_test, baseline.predict(x_test), baseline.predict_proba(x_test)[:, -1]
-        ),
+        "baseline": score(y_test, baseline.predict(x_test), baseline.predict_proba(x_test)[:, -1]),
         "confusion_matrix": confusion_matrix(y_test, predicted, labels=[False, True]).tolist(),
         "roc_curve": thinned_roc(y_test, probability),
         "feature_importance": {
             feature: round(float(mean), 6)
-            for feature, mean in zip(features, importance.importances_mean)
+            for feature, mean in zip(features, importance.importances_mean, strict=True)
         },
     }
 
@@ -88,7 +84,9 @@ def model_comparison(evaluations: dict[str, dict]) -> go.Figure:
     """Every test metric of every model, beside the majority-class baseline."""
     fig = go.Figure()
     for name, evaluation in evaluations.items():
-        fig.add_bar(name=_title(name), x=list(METRICS), y=[evaluation["metrics"][m] for m in METRICS])
+        fig.add_bar(
+            name=_title(name), x=list(METRICS), y=[evaluation["metrics"][m] for m in METRICS]
+        )
     first = next(iter(evaluations.values()))
     fig.add_bar(
         name="majority baseline",
@@ -107,7 +105,9 @@ def roc_curves(evaluations: dict[str, dict]) -> go.Figure:
     for name, evaluation in evaluations.items():
         curve = evaluation["roc_curve"]
         auc = evaluation["metrics"]["roc_auc"]
-        fig.add_scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=f"{_title(name)} (AUC {auc:.3f})")
+        fig.add_scatter(
+            x=curve["fpr"], y=curve["tpr"], mode="lines", name=f"{_title(name)} (AUC {auc:.3f})"
+        )
     fig.add_scatter(
         x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dash", "color": "#999999"}
     )

@@ -23,7 +23,8 @@ ROWS = 9994
 MODIFIED_ROWS = 52
 TEXT_EDITS = ("Ship Mode", "State", "Product Name", "Sub-Category", "Ship Mode", "Category")
 
-# (state, city, postal code, region); New England codes lose their leading zero, as in the real file.
+# (state, city, postal code, region): New England codes lose their leading zero, as in the
+# real file.
 PLACES = [
     ("California", "Los Angeles", 90036, "West"),
     ("California", "San Francisco", 94122, "West"),
@@ -87,15 +88,66 @@ SHIP_MODES = {  # mode: (share of orders, possible shipping days, their weights)
 }
 SEGMENTS = {"Consumer": 0.52, "Corporate": 0.30, "Home Office": 0.18}
 FIRST_NAMES = [
-    "Claire", "Darrin", "Sean", "Brosina", "Andrew", "Irene", "Harold", "Pete", "Alejandro",
-    "Zuschuss", "Ken", "Sandra", "Emily", "Eric", "Tracy", "Matt", "Gene", "Steve", "Linda",
-    "Ruben", "Erin", "Odella", "Patrick", "Lena", "Janet", "Ted", "Kunst", "Jonathan", "Chloé",
+    "Claire",
+    "Darrin",
+    "Sean",
+    "Brosina",
+    "Andrew",
+    "Irene",
+    "Harold",
+    "Pete",
+    "Alejandro",
+    "Zuschuss",
+    "Ken",
+    "Sandra",
+    "Emily",
+    "Eric",
+    "Tracy",
+    "Matt",
+    "Gene",
+    "Steve",
+    "Linda",
+    "Ruben",
+    "Erin",
+    "Odella",
+    "Patrick",
+    "Lena",
+    "Janet",
+    "Ted",
+    "Kunst",
+    "Jonathan",
+    "Chloé",
 ]
 LAST_NAMES = [
-    "Gute", "Van Huff", "O'Donnell", "Hoffman", "Allen", "Maddox", "Pawlan", "Kriz", "Grove",
-    "Donatelli", "Black", "Flathers", "Phan", "Hoffmann", "Blumstein", "Abelman", "Hale", "Nguyen",
-    "Cave", "Ausman", "Smith", "Nelson", "O'Brigon", "Hernandez", "Molinari", "Butterfield",
-    "Müller", "Doherty", "Björk",
+    "Gute",
+    "Van Huff",
+    "O'Donnell",
+    "Hoffman",
+    "Allen",
+    "Maddox",
+    "Pawlan",
+    "Kriz",
+    "Grove",
+    "Donatelli",
+    "Black",
+    "Flathers",
+    "Phan",
+    "Hoffmann",
+    "Blumstein",
+    "Abelman",
+    "Hale",
+    "Nguyen",
+    "Cave",
+    "Ausman",
+    "Smith",
+    "Nelson",
+    "O'Brigon",
+    "Hernandez",
+    "Molinari",
+    "Butterfield",
+    "Müller",
+    "Doherty",
+    "Björk",
 ]
 PRODUCT_WORDS = {
     "Furniture": ["Bush", "Hon", "Global", "Office Star", "Safco", "Eldon", "KI", "Bretford"],
@@ -103,8 +155,16 @@ PRODUCT_WORDS = {
     "Technology": ["Apple", "Samsung", "Logitech", "Canon", "Cisco", "Motorola", "Hewlett-Packard"],
 }
 PRODUCT_STYLES = [
-    "Classic {s}", "Deluxe {s}", "{s}, Black", "Heavy-Duty {s}", '{s} with 3" Rings',
-    "Economy {s}", "Recycled {s}", "{s} Set, 4/Pack", "“Premier” {s}", "{s}\u00a0Pro",
+    "Classic {s}",
+    "Deluxe {s}",
+    "{s}, Black",
+    "Heavy-Duty {s}",
+    '{s} with 3" Rings',
+    "Economy {s}",
+    "Recycled {s}",
+    "{s} Set, 4/Pack",
+    "“Premier” {s}",
+    "{s}\u00a0Pro",
 ]
 DAYS = pd.date_range("2014-01-03", "2017-12-30", freq="D")
 
@@ -115,7 +175,13 @@ def _choice(rng: np.random.Generator, options: list, weights, size: int) -> np.n
 
 
 def _us_date(dates: pd.Series) -> pd.Series:
-    return dates.dt.month.astype(str) + "/" + dates.dt.day.astype(str) + "/" + dates.dt.year.astype(str)
+    return (
+        dates.dt.month.astype(str)
+        + "/"
+        + dates.dt.day.astype(str)
+        + "/"
+        + dates.dt.year.astype(str)
+    )
 
 
 def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
@@ -128,10 +194,10 @@ def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
     last = _choice(rng, LAST_NAMES, np.ones(len(LAST_NAMES)), n_customers)
     customers = pd.DataFrame(
         {
-            "Customer Name": [f"{a} {b}" for a, b in zip(first, last)],
+            "Customer Name": [f"{a} {b}" for a, b in zip(first, last, strict=True)],
             "Customer ID": [
                 f"{a[0]}{b.replace(' ', '')[0].upper()}-{10000 + 15 * i + int(rng.integers(0, 15))}"
-                for i, (a, b) in enumerate(zip(first, last))
+                for i, (a, b) in enumerate(zip(first, last, strict=True))
             ],
             "Segment": _choice(rng, list(SEGMENTS), list(SEGMENTS.values()), n_customers),
             "place": rng.choice(len(PLACES), n_customers, p=PLACE_WEIGHTS / PLACE_WEIGHTS.sum()),
@@ -150,7 +216,7 @@ def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
         {
             "Order ID": [
                 f"{'CA' if rng.random() < 0.8 else 'US'}-{d.year}-{n}"
-                for d, n in zip(order_day, order_numbers)
+                for d, n in zip(order_day, order_numbers, strict=True)
             ],
             "order_day": order_day,
             "ship_day": order_day + pd.to_timedelta(ship_days, unit="D"),
@@ -173,13 +239,14 @@ def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
     category = np.array([SUB_CATEGORIES[s][0] for s in sub], dtype=object)
     product_number = rng.integers(0, 12, rows)
     product_id = [
-        f"{c[:3].upper()}-{SUB_CATEGORIES[s][1]}-{10000000 + 137 * (k + 1) + 11 * sub_names.index(s)}"
-        for c, s, k in zip(category, sub, product_number)
+        f"{c[:3].upper()}-{SUB_CATEGORIES[s][1]}-"
+        f"{10000000 + 137 * (k + 1) + 11 * sub_names.index(s)}"
+        for c, s, k in zip(category, sub, product_number, strict=True)
     ]
     product_name = [
         f"{PRODUCT_WORDS[c][k % len(PRODUCT_WORDS[c])]} "
         + PRODUCT_STYLES[k % len(PRODUCT_STYLES)].format(s=s.rstrip("s"))
-        for c, s, k in zip(category, sub, product_number)
+        for c, s, k in zip(category, sub, product_number, strict=True)
     ]
     region = np.array([p[3] for p in place], dtype=object)
 
@@ -226,18 +293,22 @@ def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
     return df[list(config.SUPERSTORE_COLUMNS)]
 
 
-def modify(df: pd.DataFrame, rows: int = MODIFIED_ROWS, seed: int = config.SEED + 1) -> pd.DataFrame:
+def modify(
+    df: pd.DataFrame, rows: int = MODIFIED_ROWS, seed: int = config.SEED + 1
+) -> pd.DataFrame:
     """The same orders with `rows` lines edited by hand, as an analyst would: mostly Sales and
     Profit, a few text cells. Returns a new frame."""
     rng = np.random.default_rng(seed)
     edited = df.copy()
     chosen = rng.choice(len(df), rows, replace=False)
     sales_rows, profit_rows, text_rows = np.split(chosen, [rows * 4 // 10, rows * 9 // 10])
-    edited.loc[sales_rows, "Sales"] = np.round(df.loc[sales_rows, "Sales"] * rng.uniform(1.5, 4, len(sales_rows)), 3)
+    edited.loc[sales_rows, "Sales"] = np.round(
+        df.loc[sales_rows, "Sales"] * rng.uniform(1.5, 4, len(sales_rows)), 3
+    )
     edited.loc[profit_rows, "Profit"] = np.round(
         -df.loc[profit_rows, "Profit"].abs() * rng.uniform(0.5, 2, len(profit_rows)), 4
     )
-    for row, column in zip(text_rows, TEXT_EDITS):
+    for row, column in zip(text_rows, TEXT_EDITS, strict=True):
         donor = df[column][df[column] != df.at[row, column]].iloc[int(rng.integers(0, 50))]
         edited.at[row, column] = donor
     return edited

@@ -144,9 +144,7 @@ def build_features(orders: pd.DataFrame) -> pd.DataFrame:
             "Sales": orders["Sales"].astype("float64"),
             "Quantity": orders["Quantity"].astype("float64"),
             "Discount": orders["Discount"].astype("float64"),
-            "shipping_days": (orders["Ship Date"] - orders["Order Date"]).dt.days.astype(
-                "float64"
-            ),
+            "shipping_days": (orders["Ship Date"] - orders["Order Date"]).dt.days.astype("float64"),
             "Category": orders["Category"],
             "Sub-Category": orders["Sub-Category"],
             "Segment": orders["Segment"],

@@ -7,7 +7,9 @@ never leaves half a file, and each materialization records the file's path and S
 
 from __future__ import annotations
 
+import atexit
 import base64
+import functools
 import io
 import json
 import logging
@@ -15,6 +17,7 @@ import os
 import pickle
 import shutil
 import uuid
+import warnings
 from typing import Any, Literal
 
 import pandas as pd
@@ -134,7 +137,7 @@ class ModelIOManager(_BytesIOManager):
                 f"{context.asset_key.to_user_string()}. The file was changed or written "
                 "elsewhere; rematerialize the asset to rebuild it."
             )
-        return pickle.loads(data)  # noqa: S301 - hash checked against the instance above
+        return pickle.loads(data)
 
 
 def recorded_sha256(context: InputContext) -> str | None:
@@ -203,6 +206,15 @@ def find_browser() -> str | None:
     return None
 
 
+@functools.cache
+def _start_kaleido() -> None:
+    """Keep one Chromium open for every preview of this process: 0.2 s an image, not 2 s."""
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+
+
 def png_preview(fig: Any) -> bytes | None:
     """A PNG of the figure through kaleido, or None (with a log line) without a browser."""
     browser = find_browser()
@@ -211,7 +223,10 @@ def png_preview(fig: Any) -> bytes | None:
         return None
     os.environ.setdefault("BROWSER_PATH", browser)
     try:
-        return fig.to_image(format="png", width=900, height=500)
+        _start_kaleido()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+            return fig.to_image(format="png", width=900, height=500)
     except Exception as error:  # kaleido's failures are many and none should fail the run
         log.warning("figure preview failed, skipped: %s", error)
         return None

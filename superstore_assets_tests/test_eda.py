@@ -34,7 +34,7 @@ def test_discount_bands():
 
 def test_deep_discounts_are_less_often_profitable(orders):
     bar = eda.profit_rate_by_discount(orders).data[0]
-    rates = dict(zip(bar.x, bar.y))
+    rates = dict(zip(bar.x, bar.y, strict=True))
     assert rates["no discount"] > 0.9 > 0.2 > rates["50–100%"]
 
 

@@ -68,8 +68,13 @@ def test_read_orders_counts_cells_that_are_not_numbers():
 
 
 def test_read_orders_accepts_utf8_and_semicolons():
-    data = csv_bytes(line(), encoding="utf-8").replace(b",", b";").replace(
-        b'"Bush Somerset Collection Bookcase; Black"', b'"Bush Somerset Collection Bookcase, Black"'
+    data = (
+        csv_bytes(line(), encoding="utf-8")
+        .replace(b",", b";")
+        .replace(
+            b'"Bush Somerset Collection Bookcase; Black"',
+            b'"Bush Somerset Collection Bookcase, Black"',
+        )
     )
     df, facts = ingest.read_orders(data)
     assert facts["delimiter"] == ";" and facts["encoding"] == "utf-8"
@@ -82,7 +87,9 @@ def test_read_orders_refuses_an_empty_file():
 
 
 def test_missing_columns_lists_what_the_pipeline_needs():
-    df = pd.DataFrame(columns=[c for c in config.SUPERSTORE_COLUMNS if c not in ("Sales", "Region")])
+    df = pd.DataFrame(
+        columns=[c for c in config.SUPERSTORE_COLUMNS if c not in ("Sales", "Region")]
+    )
     assert ingest.missing_columns(df) == ["Region", "Sales"]
     assert ingest.missing_columns(pd.DataFrame(columns=list(config.SUPERSTORE_COLUMNS))) == []
 

@@ -16,7 +16,7 @@ def test_report_inlines_plotly_once_and_has_every_figure_and_table():
         {"SHA-256": "abc123"},
         [("Figures", figures), ("Numbers", [table, "a paragraph"])],
     )
-    assert page.count("<script type=\"text/javascript\">/**\n* plotly.js") == 1
+    assert page.count('<script type="text/javascript">/**\n* plotly.js') == 1
     assert len(re.findall(r'<div id="figure-\d+"', page)) == 3
     assert "Title &lt;&amp;&gt;" in page and "abc123" in page and "0.9123" in page
     assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', page)  # nothing fetched

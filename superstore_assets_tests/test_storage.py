@@ -1,5 +1,6 @@
 """The IO managers: formats, atomic writes, recorded hashes, refusing a changed model."""
 
+import base64
 import hashlib
 import json
 import pickle
@@ -72,12 +73,18 @@ ASSETS = [table, metrics, figure, model, uses_model, reads_all]
 
 @pytest.fixture
 def run(tmp_path):
-    resources = make_resources(dataset="unused.csv", storage=str(tmp_path / "store"), previews=False)
+    resources = make_resources(
+        dataset="unused.csv", storage=str(tmp_path / "store"), previews=False
+    )
     instance = DagsterInstance.ephemeral()
 
     def _run(selection=None):
         return materialize(
-            ASSETS, resources=resources, instance=instance, selection=selection, raise_on_error=False
+            ASSETS,
+            resources=resources,
+            instance=instance,
+            selection=selection,
+            raise_on_error=False,
         )
 
     yield _run, tmp_path / "store", instance
@@ -137,3 +144,15 @@ def test_png_preview_is_skipped_without_a_browser(monkeypatch, caplog):
     with caplog.at_level("INFO"):
         assert storage.png_preview(go.Figure()) is None
     assert "previews skipped" in caplog.text
+
+
+@pytest.mark.skipif(storage.find_browser() is None, reason="no Chromium for kaleido (BROWSER_PATH)")
+def test_figure_preview_is_a_png_in_the_metadata(tmp_path):
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path), previews=True)
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([figure], resources=resources, instance=instance).success
+        event = instance.get_latest_materialization_event(AssetKey("figure"))
+    preview = event.asset_materialization.metadata["preview"].value
+    assert preview.startswith("![figure](data:image/png;base64,")
+    png = base64.b64decode(preview.split(",", 1)[1].rstrip(")"))
+    assert png.startswith(b"\x89PNG\r\n")

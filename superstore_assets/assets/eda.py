@@ -1,6 +1,5 @@
 """EDA: one figure asset per exploratory plot, and the summary-statistics table."""
 
-
 import pandas as pd
 import plotly.graph_objects as go
 from dagster import AssetsDefinition, MetadataValue, Output, asset
@@ -20,7 +19,9 @@ def eda_figure_asset(spec: eda.FigureSpec) -> AssetsDefinition:
         description=spec.description,
     )
     def _figure(orders_clean: pd.DataFrame) -> Output[go.Figure]:
-        return Output(spec.make(orders_clean), metadata={"rows": MetadataValue.int(len(orders_clean))})
+        return Output(
+            spec.make(orders_clean), metadata={"rows": MetadataValue.int(len(orders_clean))}
+        )
 
     return _figure
 
@@ -32,4 +33,6 @@ eda_figures = [eda_figure_asset(spec) for spec in eda.EDA_FIGURES]
 def summary_statistics(orders_clean: pd.DataFrame) -> Output[pd.DataFrame]:
     """count, missing, mean, spread and quantiles of every numeric column."""
     table = eda.summary_statistics(orders_clean)
-    return Output(table, metadata={"table": MetadataValue.md(table.round(3).to_markdown(index=False))})
+    return Output(
+        table, metadata={"table": MetadataValue.md(table.round(3).to_markdown(index=False))}
+    )

@@ -1,6 +1,5 @@
 """Evaluation figures: the three models compared, one asset per figure."""
 
-
 from collections.abc import Callable
 
 import plotly.graph_objects as go
@@ -17,7 +16,9 @@ def by_model(inputs: dict[str, dict]) -> dict[str, dict]:
     return {spec.name: inputs[f"{spec.name}_metrics"] for spec in config.MODEL_SPECS}
 
 
-def result_figure_asset(name: str, make: Callable[[dict[str, dict]], go.Figure]) -> AssetsDefinition:
+def result_figure_asset(
+    name: str, make: Callable[[dict[str, dict]], go.Figure]
+) -> AssetsDefinition:
     """A figure asset drawn by `make` from every model's test evaluation."""
 
     @asset(

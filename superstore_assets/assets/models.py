@@ -1,6 +1,5 @@
 """Models: each model and its test evaluation, made by one factory from its spec."""
 
-
 import pandas as pd
 from dagster import (
     AssetCheckResult,

@@ -1,12 +1,11 @@
 """Report: one self-contained HTML page with the dataset, the EDA and the results."""
 
-
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
 from superstore_assets import config, eda, evaluation
-from superstore_assets.report import render_report
 from superstore_assets.assets.evaluation import METRICS_INPUTS, by_model
+from superstore_assets.report import render_report
 
 FIGURE_INPUTS = {
     name: AssetIn()
@@ -31,8 +30,12 @@ def metrics_table(evaluations: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@asset(group_name="report", io_manager_key="report_io_manager", ins={**FIGURE_INPUTS, **METRICS_INPUTS})
-def report(context: AssetExecutionContext, summary_statistics: pd.DataFrame, **inputs) -> Output[str]:
+@asset(
+    group_name="report", io_manager_key="report_io_manager", ins={**FIGURE_INPUTS, **METRICS_INPUTS}
+)
+def report(
+    context: AssetExecutionContext, summary_statistics: pd.DataFrame, **inputs
+) -> Output[str]:
     """The whole analysis on one HTML page that opens offline."""
     raw = _latest_metadata(context, "orders_raw")
     clean = _latest_metadata(context, "orders_clean")

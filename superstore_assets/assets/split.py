@@ -1,6 +1,5 @@
 """Split: train / validation / test, stratified by the target and grouped by order."""
 
-
 import pandas as pd
 from dagster import MetadataValue, Output, asset
 

@@ -1,0 +1,158 @@
+"""The commands a user types, run as subprocesses: dagster's CLI, `superstore`, `dagster dev`."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterEventType, RunsFilter
+
+from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+
+def run(args: list[str], env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_dagster_asset_materialize_all(workspace):
+    done = run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets", "--select", "*"],
+        workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (workspace.storage / "report" / "report.html").exists()
+    with workspace.instance() as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].is_success
+        event = instance.get_latest_materialization_event(AssetKey("random_forest_metrics"))
+        assert event.run_id == runs[0].run_id
+        assert 0.85 < event.asset_materialization.metadata["test_roc_auc"].value <= 1
+
+
+def test_multiprocess_executor_runs_the_graph(workspace):
+    done = run(
+        [
+            str(BIN / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "superstore_assets",
+            "-j",
+            "superstore_pipeline",
+        ],
+        workspace.env(SUPERSTORE_EXECUTOR="multiprocess"),
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with workspace.instance() as instance:
+        (record,) = instance.get_runs()
+        assert record.is_success
+        starts = instance.all_logs(record.run_id, of_type=DagsterEventType.STEP_START)
+        pids = {entry.dagster_event.pid for entry in starts}
+        assert len(pids) == len(starts) > 20  # a process per step
+        assert instance.get_latest_materialization_event(AssetKey("report")) is not None
+
+
+def test_superstore_materialize_prints_where_everything_went(workspace):
+    done = run(
+        [str(BIN / "superstore"), "materialize"],
+        workspace.env(SUPERSTORE_DATASET=str(BUNDLED_MODIFIED)),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "succeeded in" in out and str(BUNDLED_MODIFIED) in out
+    assert f"DAGSTER_HOME={workspace.home}" in out
+    assert "models/random_forest.pkl" in out and "Checks: 7 passed, 0 failed" in out
+    assert f"Report: {workspace.storage / 'report' / 'report.html'}" in out
+    with workspace.instance() as instance:
+        assert instance.get_runs_count(RunsFilter(statuses=[])) == 1
+
+
+def test_superstore_materialize_names_a_missing_file_and_exits_1(workspace, tmp_path):
+    missing = tmp_path / "nowhere.csv"
+    done = run([str(BIN / "superstore"), "materialize", "--dataset", str(missing)], workspace.env())
+    assert done.returncode == 1
+    assert f"The dataset {missing} does not exist" in done.stderr
+    assert "FAILED" in done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]
+
+
+ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName
+  assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }"""
+METRICS_QUERY = """{ assetOrError(assetKey: {path: ["random_forest_metrics"]}) {
+  ... on Asset { assetMaterializations(limit: 1) { runId metadataEntries { label } } } } }"""
+
+
+def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace):
+    assert run([str(BIN / "superstore"), "materialize"], workspace.env()).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(BIN / "dagster"),
+            "dev",
+            "-m",
+            "superstore_assets",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=workspace.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its webserver, daemon and code server end with the group
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                nodes = graphql(port, ASSETS_QUERY)["assetNodes"]
+                if nodes:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "dagster dev did not answer in 120 s"
+            time.sleep(1)
+        groups = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
+        assert groups["random_forest"] == "modeling" and groups["target_balance"] == "eda"
+        assert set(groups.values()) == {"ingest", "eda", "modeling", "evaluation", "report"}
+        checks = {
+            "/".join(n["assetKey"]["path"]): {
+                c["name"]: c["blocking"] for c in n["assetChecksOrError"]["checks"]
+            }
+            for n in nodes
+        }
+        assert checks["orders_raw"] == {"required_columns_present": True, "discount_in_range": True}
+        latest = graphql(port, METRICS_QUERY)["assetOrError"]["assetMaterializations"][0]
+        labels = {entry["label"] for entry in latest["metadataEntries"]}
+        assert {"test_f1", "test_roc_auc", "baseline_accuracy", "sha256", "path"} <= labels
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
