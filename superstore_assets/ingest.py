@@ -40,6 +40,11 @@ def decode(data: bytes) -> Decoded:
     )
 
 
+def count_rows(data: bytes) -> int:
+    """Data rows in a CSV file's bytes (a quoted line break does not start a row)."""
+    return max(sum(1 for _ in csv.reader(io.StringIO(decode(data).text))) - 1, 0)
+
+
 def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     """Parse the file's bytes into a frame of the Superstore columns.
 

@@ -140,3 +140,10 @@ def test_build_features_has_the_model_inputs_and_never_profit():
     assert features["order_month"].tolist() == ["03", "03"]
     assert features["Segment"].tolist() == ["Consumer", "(missing)"]
     assert features[config.TARGET].dtype == bool
+
+
+def test_count_rows_counts_records_not_lines():
+    data = csv_bytes(line(1), line(2, **{"Product Name": '"Two\nlines"'}))
+    assert data.count(b"\n") == 4
+    assert ingest.count_rows(data) == 2
+    assert ingest.count_rows(HEADER.encode()) == 0
