@@ -109,6 +109,43 @@ METRICS_QUERY = """{ assetOrError(assetKey: {path: ["random_forest_metrics"]}) {
   ... on Asset { assetMaterializations(limit: 1) { runId metadataEntries { label } } } } }"""
 
 
+def _default_signals() -> None:
+    # A process started in the background may inherit SIGINT and SIGTERM as ignored; the
+    # server must hear them to shut down.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def live_members(group: int) -> list[int]:
+    """Processes of a process group that are still running (zombies do not count)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def stop_group(process: subprocess.Popen, grace: float = 30) -> float:
+    """End a process and all it started: SIGTERM to its group, SIGKILL to what lingers.
+
+    Returns the seconds the group took to end on SIGTERM alone (inf if it needed SIGKILL).
+    """
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGTERM)
+    while time.monotonic() - started < grace:
+        if process.poll() is not None and not live_members(process.pid):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    for pid in live_members(process.pid):
+        os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    return float("inf")
+
+
 def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace):
     assert run([str(BIN / "superstore"), "materialize"], workspace.env()).returncode == 0
     port = free_port()
@@ -128,6 +165,7 @@ def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its webserver, daemon and code server end with the group
+        preexec_fn=_default_signals,
     )
     try:
         deadline = time.monotonic() + 120
@@ -154,5 +192,6 @@ def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace
         labels = {entry["label"] for entry in latest["metadataEntries"]}
         assert {"test_f1", "test_roc_auc", "baseline_accuracy", "sha256", "path"} <= labels
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        seconds = stop_group(server)
+    assert seconds < 30, "dagster dev did not stop on SIGTERM to its process group"
+    assert live_members(server.pid) == []
