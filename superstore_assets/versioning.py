@@ -7,10 +7,6 @@ from pathlib import Path
 
 _CHUNK = 1 << 20
 
-# The tag under which Dagster stores an event's data version. Dagster does not export the
-# constant; a test compares this copy with its internal one.
-DATA_VERSION_TAG = "dagster/data_version"
-
 
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of a byte string."""

@@ -1,5 +1,6 @@
 """The commands a user types, run as subprocesses: dagster's CLI, `superstore`, `dagster dev`."""
 
+import hashlib
 import json
 import os
 import signal
@@ -38,6 +39,10 @@ def test_dagster_asset_materialize_all(workspace):
         event = instance.get_latest_materialization_event(AssetKey("random_forest_metrics"))
         assert event.run_id == runs[0].run_id
         assert 0.85 < event.asset_materialization.metadata["test_roc_auc"].value <= 1
+        # `*` leaves the source out; orders_raw observes the file it read, lineage included.
+        raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
+        sha = hashlib.sha256(BUNDLED.read_bytes()).hexdigest()
+        assert raw.asset_materialization.tags["dagster/input_data_version/superstore_csv"] == sha
 
 
 def test_multiprocess_executor_runs_the_graph(workspace):

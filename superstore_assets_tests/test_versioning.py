@@ -1,4 +1,4 @@
-"""Content hashes, and the one Dagster internal the project leans on."""
+"""Content hashes."""
 
 import hashlib
 
@@ -11,10 +11,3 @@ def test_file_and_bytes_hashes_agree():
     assert versioning.sha256_file(BUNDLED) == versioning.sha256_bytes(data)
     assert versioning.sha256_bytes(data) == hashlib.sha256(data).hexdigest()
     assert versioning.short(versioning.sha256_bytes(data)) == hashlib.sha256(data).hexdigest()[:12]
-
-
-def test_data_version_tag_is_dagsters():
-    # Dagster does not export this constant; if it moves or changes, this fails loudly.
-    from dagster._core.definitions.data_version import DATA_VERSION_TAG
-
-    assert versioning.DATA_VERSION_TAG == DATA_VERSION_TAG

@@ -19,8 +19,9 @@ from dagster import (
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
 from superstore_assets import config, ingest
+from superstore_assets.dagster_internals import DATA_VERSION_TAG, refresh_input_version
 from superstore_assets.resources import DatasetResource
-from superstore_assets.versioning import DATA_VERSION_TAG, sha256_bytes
+from superstore_assets.versioning import sha256_bytes
 
 GROUP = "ingest"
 
@@ -64,10 +65,9 @@ def superstore_csv(dataset: DatasetResource) -> ObserveResult:
 def record_source_version(context: AssetExecutionContext, fingerprint: dict) -> None:
     """Record an observation of the file just read, unless the latest one has its hash.
 
-    A run that does not observe the source first (`dagster asset materialize --select '*'`)
-    would otherwise leave the instance with no record of the file it read. Dagster fixes a
-    step's input versions when the step starts, so this run's lineage still names the earlier
-    observation; the materialization's `dataset_sha256` always names the bytes read.
+    A run that does not observe the source first (`dagster asset materialize --select '*'`,
+    the UI's "Materialize all") would otherwise record this step's lineage against an older
+    observation, or none.
     """
     key = AssetKey("superstore_csv")
     latest = context.instance.fetch_observations(key, limit=1).records
@@ -80,6 +80,7 @@ def record_source_version(context: AssetExecutionContext, fingerprint: dict) -> 
             asset_key=key, metadata=fingerprint, tags={DATA_VERSION_TAG: fingerprint["sha256"]}
         )
     )
+    refresh_input_version(context, key)
 
 
 def _preview(df: pd.DataFrame, rows: int = 5) -> MetadataValue:

@@ -1,0 +1,23 @@
+"""The only Dagster internals the project uses, in one place, each pinned by a test.
+
+If a Dagster upgrade moves one of these, `superstore_assets_tests/test_dagster_internals.py`
+fails and names it.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetExecutionContext, AssetKey
+
+# The tag under which Dagster stores an event's data version (not exported by Dagster).
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+def refresh_input_version(context: AssetExecutionContext, key: AssetKey) -> None:
+    """Make the running step re-read the recorded data version of input `key`.
+
+    Dagster reads its inputs' data versions when a step starts and records them as the output's
+    lineage. A step that records a new observation of its input itself (see orders_raw) calls
+    this so that the lineage names that observation, not the one before it.
+    """
+    step = context.op_execution_context._step_execution_context
+    step.wipe_input_asset_version_info(key)

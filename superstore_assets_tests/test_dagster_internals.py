@@ -1,0 +1,40 @@
+"""Each Dagster internal the project leans on, checked against the installed Dagster."""
+
+import hashlib
+
+from dagster import AssetKey, DagsterInstance
+
+from superstore_assets import dagster_internals
+from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, run_pipeline
+
+
+def test_data_version_tag_is_dagsters():
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+    assert dagster_internals.DATA_VERSION_TAG == DATA_VERSION_TAG
+
+
+def test_step_context_can_forget_an_input_version():
+    from dagster._core.execution.context.system import StepExecutionContext
+
+    assert callable(StepExecutionContext.wipe_input_asset_version_info)
+
+
+def test_lineage_names_the_file_read_when_the_source_was_not_observed_first(workspace):
+    """orders_raw alone, after an observation of another file: its lineage is the file read."""
+    with DagsterInstance.from_config(str(workspace.home)) as instance:
+        # Observe the modified file, then read the bundled one without observing it.
+        observed = run_pipeline(
+            workspace,
+            BUNDLED_MODIFIED,
+            instance=instance,
+            asset_selection=[AssetKey("superstore_csv")],
+        )
+        assert observed.success
+        result = run_pipeline(
+            workspace, BUNDLED, instance=instance, asset_selection=[AssetKey("orders_raw")]
+        )
+        assert result.success
+        event = instance.get_latest_materialization_event(AssetKey("orders_raw"))
+    lineage = event.asset_materialization.tags["dagster/input_data_version/superstore_csv"]
+    assert lineage == hashlib.sha256(BUNDLED.read_bytes()).hexdigest()
