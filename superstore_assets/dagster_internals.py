@@ -6,7 +6,9 @@ fails and names it.
 
 from __future__ import annotations
 
-from dagster import AssetExecutionContext, AssetKey
+from collections.abc import Mapping
+
+from dagster import AssetExecutionContext, AssetKey, OpExecutionContext
 
 # The tag under which Dagster stores an event's data version (not exported by Dagster).
 DATA_VERSION_TAG = "dagster/data_version"
@@ -21,3 +23,12 @@ def refresh_input_version(context: AssetExecutionContext, key: AssetKey) -> None
     """
     step = context.op_execution_context._step_execution_context
     step.wipe_input_asset_version_info(key)
+
+
+def tag_run(context: AssetExecutionContext | OpExecutionContext, tags: Mapping[str, str]) -> None:
+    """Add tags to the running run, whichever way it was launched (UI, CLI, Python).
+
+    DagsterInstance.add_run_tags is not marked public; launch-time tags cannot know the
+    dataset's hash, which is found only when the file is read.
+    """
+    context.instance.add_run_tags(context.run_id, dict(tags))

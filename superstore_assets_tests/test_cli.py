@@ -43,6 +43,7 @@ def test_dagster_asset_materialize_all(workspace):
         raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
         sha = hashlib.sha256(BUNDLED.read_bytes()).hexdigest()
         assert raw.asset_materialization.tags["dagster/input_data_version/superstore_csv"] == sha
+        assert runs[0].tags["superstore/dataset_sha256"] == sha  # the Runs page can filter on it
 
 
 def test_multiprocess_executor_runs_the_graph(workspace):

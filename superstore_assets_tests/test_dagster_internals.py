@@ -20,6 +20,10 @@ def test_step_context_can_forget_an_input_version():
     assert callable(StepExecutionContext.wipe_input_asset_version_info)
 
 
+def test_instance_can_add_run_tags():
+    assert callable(DagsterInstance.add_run_tags)
+
+
 def test_lineage_names_the_file_read_when_the_source_was_not_observed_first(workspace):
     """orders_raw alone, after an observation of another file: its lineage is the file read."""
     with DagsterInstance.from_config(str(workspace.home)) as instance:

@@ -76,6 +76,14 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
         observation = instance.fetch_observations(AssetKey("superstore_csv"), limit=1).records[0]
         assert observation.asset_observation.tags["dagster/data_version"] == sha
         assert observation.asset_observation.metadata["rows"].value == 9994
+        tags = instance.get_run_by_id(result.run_id).tags
+        assert tags["superstore/dataset"] == "superstore.csv"
+        assert tags["superstore/dataset_sha256"] == sha
+        assert tags["superstore/dataset_rows"] == "9994"
+        assert tags["superstore/dataset_bytes"] == str(BUNDLED.stat().st_size)
+        assert (
+            len(tags["superstore/git_commit"]) == 40 or tags["superstore/git_commit"] == "unknown"
+        )
         raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
         assert raw.asset_materialization.tags["dagster/input_data_version/superstore_csv"] == sha
         assert metadata(instance, "orders_raw")["rows"] == 9994

@@ -18,8 +18,9 @@ from dagster import (
 )
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
-from superstore_assets import config, ingest
-from superstore_assets.dagster_internals import DATA_VERSION_TAG, refresh_input_version
+from superstore_assets import config, ingest, provenance
+from superstore_assets.dagster_internals import DATA_VERSION_TAG, refresh_input_version, tag_run
+from superstore_assets.project import project_root
 from superstore_assets.resources import DatasetResource
 from superstore_assets.versioning import sha256_bytes
 
@@ -54,11 +55,26 @@ def dataset_fingerprint(dataset: DatasetResource, data: bytes) -> dict:
     }
 
 
+def tag_run_with_dataset(context, fingerprint: dict) -> None:
+    """Tag the run with the dataset's name, hash, size and rows, and the git commit."""
+    tag_run(
+        context,
+        provenance.run_tags(
+            path=fingerprint["path"].value,
+            sha256=fingerprint["sha256"],
+            size=fingerprint["size_bytes"].value,
+            rows=fingerprint["rows"].value,
+            git=provenance.git_state(project_root()),
+        ),
+    )
+
+
 @observable_source_asset(
     group_name=GROUP, description="The Superstore CSV file, versioned by SHA-256."
 )
-def superstore_csv(dataset: DatasetResource) -> ObserveResult:
+def superstore_csv(context, dataset: DatasetResource) -> ObserveResult:
     fingerprint = dataset_fingerprint(dataset, dataset.read_bytes())
+    tag_run_with_dataset(context, fingerprint)
     return ObserveResult(data_version=DataVersion(fingerprint["sha256"]), metadata=fingerprint)
 
 
@@ -101,6 +117,7 @@ def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
     data = dataset.read_bytes()
     fingerprint = dataset_fingerprint(dataset, data)
     record_source_version(context, fingerprint)
+    tag_run_with_dataset(context, fingerprint)
     try:
         df, facts = ingest.read_orders(data)
     except ingest.DatasetError as error:
