@@ -31,4 +31,4 @@ def tag_run(context: AssetExecutionContext | OpExecutionContext, tags: Mapping[s
     DagsterInstance.add_run_tags is not marked public; launch-time tags cannot know the
     dataset's hash, which is found only when the file is read.
     """
-    context.instance.add_run_tags(context.run_id, dict(tags))
+    context.instance.add_run_tags(context.run.run_id, dict(tags))
