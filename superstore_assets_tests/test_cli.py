@@ -1,22 +1,14 @@
 """The commands a user types, run as subprocesses: dagster's CLI, `superstore`, `dagster dev`."""
 
 import hashlib
-import json
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterEventType, RunsFilter
 
 from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
+from superstore_assets_tests.servers import BIN, dagster_dev, graphql
 
-BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 
 
@@ -93,97 +85,16 @@ def test_superstore_materialize_names_a_missing_file_and_exits_1(workspace, tmp_
     assert "FAILED" in done.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)["data"]
-
-
 ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName
   assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }"""
 METRICS_QUERY = """{ assetOrError(assetKey: {path: ["random_forest_metrics"]}) {
   ... on Asset { assetMaterializations(limit: 1) { runId metadataEntries { label } } } } }"""
 
 
-def _default_signals() -> None:
-    # A process started in the background may inherit SIGINT and SIGTERM as ignored; the
-    # server must hear them to shut down.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def live_members(group: int) -> list[int]:
-    """Processes of a process group that are still running (zombies do not count)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members
-
-
-def stop_group(process: subprocess.Popen, grace: float = 30) -> float:
-    """End a process and all it started: SIGTERM to its group, SIGKILL to what lingers.
-
-    Returns the seconds the group took to end on SIGTERM alone (inf if it needed SIGKILL).
-    """
-    started = time.monotonic()
-    os.killpg(process.pid, signal.SIGTERM)
-    while time.monotonic() - started < grace:
-        if process.poll() is not None and not live_members(process.pid):
-            return time.monotonic() - started
-        time.sleep(0.5)
-    for pid in live_members(process.pid):
-        os.kill(pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    return float("inf")
-
-
-def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace):
+def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace, tmp_path):
     assert run([str(BIN / "superstore"), "materialize"], workspace.env()).returncode == 0
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "dagster"),
-            "dev",
-            "-m",
-            "superstore_assets",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=workspace.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its webserver, daemon and code server end with the group
-        preexec_fn=_default_signals,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                nodes = graphql(port, ASSETS_QUERY)["assetNodes"]
-                if nodes:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "dagster dev did not answer in 120 s"
-            time.sleep(1)
+    with dagster_dev(workspace.env(), tmp_path / "dev.log") as port:
+        nodes = graphql(port, ASSETS_QUERY)["assetNodes"]
         groups = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
         assert groups["random_forest"] == "modeling" and groups["target_balance"] == "eda"
         assert set(groups.values()) == {"ingest", "eda", "modeling", "evaluation", "report"}
@@ -197,7 +108,3 @@ def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace
         latest = graphql(port, METRICS_QUERY)["assetOrError"]["assetMaterializations"][0]
         labels = {entry["label"] for entry in latest["metadataEntries"]}
         assert {"test_f1", "test_roc_auc", "baseline_accuracy", "sha256", "path"} <= labels
-    finally:
-        seconds = stop_group(server)
-    assert seconds < 30, "dagster dev did not stop on SIGTERM to its process group"
-    assert live_members(server.pid) == []

@@ -1,0 +1,104 @@
+"""Starting and stopping `dagster dev` for tests, on a free loopback port."""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from superstore_assets_tests.conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]
+
+
+def _default_signals() -> None:
+    # A process started in the background may inherit SIGINT and SIGTERM as ignored; the
+    # server must hear them to shut down.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def live_members(group: int) -> list[int]:
+    """Processes of a process group that are still running (zombies do not count)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def stop_group(process: subprocess.Popen, grace: float = 60) -> float:
+    """End a process and all it started: SIGTERM to its group, SIGKILL to what lingers.
+
+    Returns the seconds the group took to end on SIGTERM alone (inf if it needed SIGKILL).
+    """
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGTERM)
+    while time.monotonic() - started < grace:
+        if process.poll() is not None and not live_members(process.pid):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    for pid in live_members(process.pid):
+        os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    return float("inf")
+
+
+@contextlib.contextmanager
+def dagster_dev(env: dict, log: Path, timeout: float = 120) -> Iterator[int]:
+    """`dagster dev` in its own process group; yields its port once the graph is served.
+
+    On exit the group gets SIGTERM; the exit fails if anything of it is still running after.
+    """
+    port = free_port()
+    command = [str(BIN / "dagster"), "dev", "-m", "superstore_assets", "-h", "127.0.0.1"]
+    with open(log, "w") as output:
+        server = subprocess.Popen(
+            [*command, "-p", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its webserver, daemon and code server share the group
+            preexec_fn=_default_signals,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError):
+                if graphql(port, "{ assetNodes { id } }")["assetNodes"]:
+                    break
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"dagster dev did not serve the graph; see {log}")
+            time.sleep(1)
+        yield port
+    finally:
+        seconds = stop_group(server)
+    assert seconds < 60, "dagster dev did not stop on SIGTERM to its process group"
+    assert live_members(server.pid) == []
