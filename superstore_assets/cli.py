@@ -7,7 +7,9 @@ superstore materialize --dataset FILE  # on another Superstore CSV
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -74,13 +76,39 @@ def materialize(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def history(args: argparse.Namespace) -> int:
+    """Print the runs on record, newest first; read only, nothing is computed."""
+    from superstore_assets.project import ensure_dagster_home
+
+    ensure_dagster_home()
+
+    from dagster import DagsterInstance
+
+    from superstore_assets.history import format_history, run_history
+
+    with DagsterInstance.get() as instance:
+        summaries = run_history(instance, limit=args.limit)
+    if args.json:
+        print(json.dumps([s.to_json() for s in summaries], indent=2))
+    elif summaries:
+        print(format_history(summaries))
+    else:
+        print(f"No runs on record in {os.environ['DAGSTER_HOME']}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `superstore history | head` ends quietly
     parser = argparse.ArgumentParser(prog="superstore", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("materialize", help="materialize every asset in one run")
     run.add_argument("--dataset", help="a Superstore CSV file (default: data/superstore.csv)")
     run.add_argument("--storage", help="the storage folder or fsspec URL (default: storage/)")
     run.set_defaults(handler=materialize)
+    past = commands.add_parser("history", help="the runs on record, newest first")
+    past.add_argument("--json", action="store_true", help="machine-readable output")
+    past.add_argument("--limit", type=int, default=20, help="at most this many runs")
+    past.set_defaults(handler=history)
     args = parser.parse_args(argv)
     return args.handler(args)
 
