@@ -107,3 +107,40 @@ def format_history(summaries: list[RunSummary]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+@dataclass
+class EarlierRun:
+    run_id: str
+    dataset: str
+    dataset_sha256: str
+    metrics: dict[str, dict[str, float]]  # model -> test metric -> value
+
+
+def earlier_run_on_other_data(
+    instance: DagsterInstance, dataset_sha256: str, search: int = 50
+) -> EarlierRun | None:
+    """The newest run on a dataset other than `dataset_sha256` that evaluated every model."""
+    from superstore_assets.evaluation import METRICS
+
+    metric_events: dict[str, dict[str, dict]] = defaultdict(dict)  # run -> model -> metadata
+    for spec in config.MODEL_SPECS:
+        found = instance.fetch_materializations(AssetKey(f"{spec.name}_metrics"), limit=search)
+        for record in found.records:
+            metric_events[record.run_id][spec.name] = record.asset_materialization.metadata
+    for record in instance.get_run_records(limit=search):
+        run = record.dagster_run
+        sha = run.tags.get(f"{TAG_PREFIX}dataset_sha256")
+        models = metric_events.get(run.run_id, {})
+        if not sha or sha == dataset_sha256 or len(models) < len(config.MODEL_SPECS):
+            continue
+        return EarlierRun(
+            run_id=run.run_id,
+            dataset=run.tags.get(f"{TAG_PREFIX}dataset", ""),
+            dataset_sha256=sha,
+            metrics={
+                model: {m: metadata[f"test_{m}"].value for m in METRICS}
+                for model, metadata in models.items()
+            },
+        )
+    return None

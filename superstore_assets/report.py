@@ -32,6 +32,26 @@ def html_table(df: pd.DataFrame, float_format: str = "{:,.4g}") -> str:
     return formatted.to_html(index=False, border=0, escape=True)
 
 
+def metric_deltas(
+    current: dict[str, dict[str, float]], earlier: dict[str, dict[str, float]]
+) -> pd.DataFrame:
+    """One row per model and metric: the earlier value, this run's, and the signed change."""
+    rows = []
+    for model, metrics in current.items():
+        for metric, value in metrics.items():
+            before = earlier.get(model, {}).get(metric)
+            rows.append(
+                {
+                    "model": model,
+                    "metric": metric,
+                    "earlier": before,
+                    "this run": value,
+                    "change": None if before is None else f"{value - before:+.4f}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def render_report(
     title: str,
     facts: dict[str, str],

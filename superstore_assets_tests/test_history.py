@@ -33,6 +33,13 @@ def test_two_runs_on_two_datasets_are_told_apart(workspace):
     assert table[1].startswith(second.run_id[:8]) and "superstore_modified.csv" in table[1]
     assert f"{newest.metrics['random_forest']['f1']:.3f}" in table[1]
 
+    # The second run's report compares itself with the first, on the other dataset.
+    page = (workspace.storage / "report" / "report.html").read_text()
+    assert "Compared with the earlier run on other data" in page
+    assert f"Run {first.run_id} read superstore.csv" in page
+    change = newest.metrics["random_forest"]["f1"] - oldest.metrics["random_forest"]["f1"]
+    assert f"{change:+.4f}" in page
+
     done = subprocess.run(
         [str(BIN / "superstore"), "history", "--json"],
         cwd=ROOT,

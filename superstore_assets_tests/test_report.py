@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import plotly.graph_objects as go
 
-from superstore_assets.report import render_report
+from superstore_assets.report import metric_deltas, render_report
 
 
 def test_report_inlines_plotly_once_and_has_every_figure_and_table():
@@ -20,3 +20,12 @@ def test_report_inlines_plotly_once_and_has_every_figure_and_table():
     assert len(re.findall(r'<div id="figure-\d+"', page)) == 3
     assert "Title &lt;&amp;&gt;" in page and "abc123" in page and "0.9123" in page
     assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', page)  # nothing fetched
+
+
+def test_metric_deltas_are_signed_and_tolerate_a_missing_earlier_value():
+    table = metric_deltas({"tree": {"f1": 0.9, "roc_auc": 0.95}}, {"tree": {"f1": 0.95}}).set_index(
+        "metric"
+    )
+    assert table.loc["f1", "change"] == "-0.0500"
+    assert table.loc["f1", "earlier"] == 0.95 and table.loc["f1", "this run"] == 0.9
+    assert table.loc["roc_auc", "change"] is None

@@ -1,11 +1,15 @@
 """Report: one self-contained HTML page with the dataset, the EDA and the results."""
 
+from pathlib import Path
+
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
 from superstore_assets import config, eda, evaluation
 from superstore_assets.assets.evaluation import METRICS_INPUTS, by_model
-from superstore_assets.report import render_report
+from superstore_assets.history import earlier_run_on_other_data
+from superstore_assets.report import metric_deltas, render_report
+from superstore_assets.versioning import short
 
 FIGURE_INPUTS = {
     name: AssetIn()
@@ -63,6 +67,20 @@ def report(
             [metrics_table(evaluations)] + [inputs[name] for name in evaluation.RESULT_FIGURES],
         ),
     ]
+    earlier = earlier_run_on_other_data(context.instance, facts["SHA-256"])
+    if earlier is not None:
+        current = {name: result["metrics"] for name, result in evaluations.items()}
+        sections.append(
+            (
+                "Compared with the earlier run on other data",
+                [
+                    f"Run {earlier.run_id} read {earlier.dataset} "
+                    f"(SHA-256 {short(earlier.dataset_sha256)}…); this run read "
+                    f"{Path(facts['dataset']).name} ({short(facts['SHA-256'])}…).",
+                    metric_deltas(current, earlier.metrics),
+                ],
+            )
+        )
     page = render_report("Superstore: which order lines make a profit?", facts, sections)
     best = max(evaluations, key=lambda name: evaluations[name]["metrics"][config.SELECTION_METRIC])
     return Output(
@@ -70,6 +88,7 @@ def report(
         metadata={
             "dataset_sha256": facts["SHA-256"],
             "best_model": best,
+            "compared_with_run": earlier.run_id if earlier else "",
             f"best_test_{config.SELECTION_METRIC}": MetadataValue.float(
                 evaluations[best]["metrics"][config.SELECTION_METRIC]
             ),
