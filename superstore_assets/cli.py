@@ -97,6 +97,33 @@ def history(args: argparse.Namespace) -> int:
     return 0
 
 
+def diff(args: argparse.Namespace) -> int:
+    """Print what differed between two runs; read only, nothing is computed."""
+    from superstore_assets.project import ensure_dagster_home
+
+    ensure_dagster_home()
+
+    from dagster import DagsterInstance
+
+    from superstore_assets.diff import html_page
+    from superstore_assets.history import compare_runs, format_comparison
+
+    with DagsterInstance.get() as instance:
+        try:
+            comparison = compare_runs(instance, args.before, args.after)
+        except LookupError as error:
+            print(f"superstore diff: {error}", file=sys.stderr)
+            return 2
+    text = format_comparison(comparison)
+    if args.html:
+        Path(args.html).write_text(html_page(f"superstore diff {args.before} {args.after}", text))
+    if args.json:
+        print(json.dumps(comparison, indent=2, default=str))
+    else:
+        print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `superstore history | head` ends quietly
     parser = argparse.ArgumentParser(prog="superstore", description=__doc__.splitlines()[0])
@@ -109,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     past.add_argument("--json", action="store_true", help="machine-readable output")
     past.add_argument("--limit", type=int, default=20, help="at most this many runs")
     past.set_defaults(handler=history)
+    compare = commands.add_parser("diff", help="what differed between two runs")
+    compare.add_argument("before", help="run id, dataset hash, latest or previous")
+    compare.add_argument("after", help="run id, dataset hash, latest or previous")
+    compare.add_argument("--json", action="store_true", help="machine-readable output")
+    compare.add_argument("--html", metavar="FILE", help="also write the diff as an HTML page")
+    compare.set_defaults(handler=diff)
     args = parser.parse_args(argv)
     return args.handler(args)
 

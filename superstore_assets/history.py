@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+import pandas as pd
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
 from superstore_assets import config
+from superstore_assets.dagster_internals import DATA_VERSION_TAG
 from superstore_assets.provenance import TAG_PREFIX
 from superstore_assets.versioning import short
 
@@ -144,3 +147,131 @@ def earlier_run_on_other_data(
             },
         )
     return None
+
+
+def resolve_run(instance: DagsterInstance, ref: str, search: int = 200) -> RunSummary:
+    """A run named by id (or its first characters), dataset hash prefix, latest or previous."""
+    summaries = run_history(instance, limit=search)
+    if ref in ("latest", "previous"):
+        position = 0 if ref == "latest" else 1
+        if len(summaries) <= position:
+            raise LookupError(f"there is no {ref} run: {len(summaries)} run(s) on record")
+        return summaries[position]
+    for summary in summaries:
+        if summary.run_id.startswith(ref):
+            return summary
+    for summary in summaries:  # newest first, so the newest run on that dataset
+        if ref and summary.dataset_sha256.startswith(ref):
+            return summary
+    raise LookupError(f"no run id or dataset hash on record starts with {ref!r}")
+
+
+def dataset_rows(instance: DagsterInstance, sha256: str) -> tuple[pd.DataFrame | None, str]:
+    """The rows of the dataset with this hash, and where they came from.
+
+    First the dataset file where it was observed, if its bytes still have this hash (read by
+    today's loader, so both sides of a diff are read alike); else the stored orders_raw table,
+    if its latest materialization read this dataset and the file still has its recorded hash.
+    Neither means the rows are gone (None, and why).
+    """
+    from superstore_assets.ingest import read_orders
+    from superstore_assets.versioning import sha256_file
+
+    for record in instance.fetch_observations(AssetKey("superstore_csv"), limit=200).records:
+        observation = record.asset_observation
+        if observation.tags.get(DATA_VERSION_TAG) != sha256:
+            continue
+        path = Path(observation.metadata["path"].value)
+        if path.is_file() and sha256_file(path) == sha256:
+            return read_orders(path.read_bytes())[0], f"dataset file {path}"
+    raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
+    if raw is not None:
+        metadata = raw.asset_materialization.metadata
+        path = metadata.get("path")
+        if (
+            metadata.get("dataset_sha256") is not None
+            and metadata["dataset_sha256"].value == sha256
+            and path is not None
+            and Path(path.value).is_file()
+            and sha256_file(path.value) == metadata["sha256"].value
+        ):
+            return pd.read_parquet(path.value), f"stored table {path.value}"
+    return None, (
+        f"no file or stored table with SHA-256 {short(sha256)}… is left to compare rows with"
+    )
+
+
+def compare_runs(instance: DagsterInstance, before_ref: str, after_ref: str) -> dict:
+    """Everything that differed between two runs, from the record and the stored outputs."""
+    from superstore_assets.diff import diff_datasets, metric_changes
+
+    before, after = resolve_run(instance, before_ref), resolve_run(instance, after_ref)
+    comparison: dict = {
+        "before": before.to_json(),
+        "after": after.to_json(),
+        "same_dataset": before.dataset_sha256 == after.dataset_sha256,
+        "dataset": None,
+        "dataset_unavailable": None,
+        "metric_changes": {},
+        "recomputed": after.computed,
+    }
+    if not comparison["same_dataset"]:
+        old, old_source = dataset_rows(instance, before.dataset_sha256)
+        new, new_source = dataset_rows(instance, after.dataset_sha256)
+        if old is None or new is None:
+            comparison["dataset_unavailable"] = old_source if old is None else new_source
+        else:
+            comparison["dataset"] = diff_datasets(old, new).to_json()
+            comparison["dataset_sources"] = [old_source, new_source]
+    before_metrics = _all_metrics(instance, before.run_id)
+    after_metrics = _all_metrics(instance, after.run_id)
+    comparison["metric_changes"] = metric_changes(before_metrics, after_metrics)
+    comparison["metrics_before"], comparison["metrics_after"] = before_metrics, after_metrics
+    return comparison
+
+
+def _all_metrics(instance: DagsterInstance, run_id: str) -> dict[str, dict[str, float]]:
+    """Every test metric of every model evaluated in the run."""
+    from superstore_assets.evaluation import METRICS
+
+    found = {}
+    for spec in config.MODEL_SPECS:
+        records = instance.fetch_materializations(AssetKey(f"{spec.name}_metrics"), limit=200)
+        for record in records.records:
+            if record.run_id == run_id:
+                metadata = record.asset_materialization.metadata
+                found[spec.name] = {m: metadata[f"test_{m}"].value for m in METRICS}
+                break
+    return found
+
+
+def format_comparison(comparison: dict) -> str:
+    """A comparison as text: the two runs, the dataset, the metrics, what was recomputed."""
+    from superstore_assets.diff import DatasetDiff, format_dataset_diff
+
+    lines = []
+    for side in ("before", "after"):
+        run = comparison[side]
+        lines.append(
+            f"{side:6} run {run['run_id'][:8]}  {run['started']}  {run['dataset']} "
+            f"{short(run['dataset_sha256'])}"
+        )
+    lines.append("")
+    if comparison["same_dataset"]:
+        lines.append("dataset: the same file content (same SHA-256)")
+    elif comparison["dataset"] is None:
+        lines.append(f"dataset: changed; {comparison['dataset_unavailable']}")
+    else:
+        lines.append("dataset:")
+        lines += ["  " + line for line in format_dataset_diff(DatasetDiff(**comparison["dataset"]))]
+    lines.append("")
+    lines.append("test metrics (after - before):")
+    for model, changes in comparison["metric_changes"].items():
+        cells = "  ".join(f"{m} {v:+.4f}" for m, v in changes.items())
+        lines.append(f"  {model:20} {cells}")
+    if not comparison["metric_changes"]:
+        lines.append("  (no model was evaluated in both runs)")
+    lines.append("")
+    recomputed = comparison["recomputed"]
+    lines.append(f"recomputed in the after run ({len(recomputed)}): {', '.join(recomputed)}")
+    return "\n".join(lines)

@@ -50,7 +50,8 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
 
     Text and date columns stay text (dates are parsed in `clean_orders`); Row ID and Quantity
     become nullable integers, Sales, Discount and Profit floats. A cell that is not a number
-    becomes missing and is counted in the returned facts.
+    becomes missing and is counted in the returned facts. Postal codes are five-digit text: a
+    code that lost its leading zero (5408) gets it back (05408).
     """
     decoded = decode(data)
     if not decoded.text.strip():
@@ -79,12 +80,20 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
             values = values.astype("float64")
         not_numeric[column] = int((values.isna() & raw.notna()).sum())
         df[column] = values
+    padded = 0
+    if "Postal Code" in df:
+        # US ZIP codes have five digits; spreadsheets drop the leading zero (5408 for 05408).
+        codes = df["Postal Code"].str.strip()
+        short_codes = codes.str.fullmatch(r"\d{1,4}").fillna(False).astype(bool)
+        df["Postal Code"] = codes.where(~short_codes, codes.str.zfill(5))
+        padded = int(short_codes.sum())
     facts = {
         "encoding": decoded.encoding,
         "delimiter": delimiter,
         "rows": len(df),
         "columns": len(df.columns),
         "not_numeric_cells": not_numeric,
+        "postal_codes_padded": padded,
     }
     return df, facts
 

@@ -2,12 +2,21 @@
 
 import hashlib
 import json
+import re
 import subprocess
 
 import pytest
 
-from superstore_assets.history import format_history, run_history
-from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT, run_pipeline
+from superstore_assets.history import compare_runs, format_history, run_history
+from superstore_assets_tests.conftest import (
+    BUNDLED,
+    BUNDLED_MODIFIED,
+    REAL_MODIFIED,
+    REAL_SHA256,
+    ROOT,
+    require_real,
+    run_pipeline,
+)
 from superstore_assets_tests.servers import BIN
 
 pytestmark = pytest.mark.slow
@@ -40,6 +49,14 @@ def test_two_runs_on_two_datasets_are_told_apart(workspace):
     change = newest.metrics["random_forest"]["f1"] - oldest.metrics["random_forest"]["f1"]
     assert f"{change:+.4f}" in page
 
+    with workspace.instance() as instance:
+        comparison = compare_runs(instance, "previous", "latest")
+    assert comparison["dataset"]["changed"] and len(comparison["dataset"]["changed"]) == 52
+    assert comparison["dataset"]["changed_by_column"]["Sales"] == 20
+    assert comparison["dataset"]["changed_by_column"]["Profit"] == 26
+    assert comparison["recomputed"] == newest.computed
+    assert comparison["metric_changes"]["random_forest"]["f1"] == pytest.approx(change)
+
     done = subprocess.run(
         [str(BIN / "superstore"), "history", "--json"],
         cwd=ROOT,
@@ -61,3 +78,54 @@ def test_history_of_an_empty_home(workspace):
         check=True,
     )
     assert done.stdout.strip() == f"No runs on record in {workspace.home}."
+
+
+def superstore(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "superstore"), *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.mark.real_data
+def test_acceptance_real_then_modified(workspace, tmp_path):
+    """Run on the real file, then the modified one; history and diff tell them apart."""
+    real, modified = require_real(), require_real(REAL_MODIFIED)
+    for dataset in (real, modified):
+        done = superstore("materialize", "--dataset", str(dataset), env=workspace.env())
+        assert done.returncode == 0, done.stderr[-2000:]
+    history = json.loads(superstore("history", "--json", env=workspace.env()).stdout)
+    assert [run["dataset_sha256"] for run in history] == [
+        hashlib.sha256(modified.read_bytes()).hexdigest(),
+        REAL_SHA256,
+    ]
+    page = tmp_path / "diff.html"
+    done = superstore("diff", "previous", "latest", "--html", str(page), env=workspace.env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = done.stdout
+    assert "0 added, 0 removed, 52 changed (by Row ID)" in text
+    assert "Sales 22" in text and "Profit 31" in text and "Ship Mode 1" in text
+    for model in ("decision_tree", "random_forest", "logistic_regression"):
+        line = next(line for line in text.splitlines() if line.strip().startswith(model))
+        assert re.search(r"f1 [+-]0\.\d{4}", line) and re.search(r"roc_auc [+-]0\.\d{4}", line)
+    assert "52 changed" in page.read_text()
+    as_json = json.loads(
+        superstore("diff", "previous", "latest", "--json", env=workspace.env()).stdout
+    )
+    assert len(as_json["dataset"]["changed"]) == 52
+    assert set(as_json["dataset"]["changed_by_column"]) == {
+        "Ship Mode",
+        "State",
+        "Category",
+        "Sub-Category",
+        "Product Name",
+        "Sales",
+        "Profit",
+    }
+    report = (workspace.storage / "report" / "report.html").read_text()
+    assert f"Run {history[1]['run_id']} read Sample - Superstore.csv" in report
+
+
+def test_diff_names_an_unknown_run(workspace):
+    done = superstore("diff", "previous", "latest", env=workspace.env())
+    assert done.returncode == 2
+    assert "there is no previous run: 0 run(s) on record" in done.stderr

@@ -147,3 +147,11 @@ def test_count_rows_counts_records_not_lines():
     assert data.count(b"\n") == 4
     assert ingest.count_rows(data) == 2
     assert ingest.count_rows(HEADER.encode()) == 0
+
+
+def test_postal_codes_get_back_their_leading_zero():
+    df, facts = ingest.read_orders(
+        csv_bytes(line(1, **{"Postal Code": "5408"}), line(2), line(3, **{"Postal Code": "90036"}))
+    )
+    assert df["Postal Code"].tolist() == ["05408", "05408", "90036"]
+    assert facts["postal_codes_padded"] == 1

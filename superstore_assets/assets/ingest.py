@@ -132,6 +132,7 @@ def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
             "encoding": facts["encoding"],
             "delimiter": facts["delimiter"],
             "not_numeric_cells": MetadataValue.json(facts["not_numeric_cells"]),
+            "postal_codes_padded": MetadataValue.int(facts["postal_codes_padded"]),
             "preview": _preview(df),
         },
     )
