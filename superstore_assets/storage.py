@@ -35,6 +35,7 @@ from superstore_assets.versioning import sha256_bytes
 log = logging.getLogger(__name__)
 
 PLOTLYJS = "plotly.min.js"
+DATASET_SHA256 = "dataset_sha256"
 
 
 class StoredFileError(RuntimeError):
@@ -56,6 +57,37 @@ def write_atomic(path: UPath, data: bytes) -> None:
             temporary.unlink()
 
 
+def dataset_lineage(context: OutputContext) -> dict[str, str]:
+    """The dataset hash this output descends from: the one its inputs record.
+
+    orders_raw records the hash of the file it read; every asset below takes it from the latest
+    materializations of its inputs (which are what it loaded). Inputs that disagree are reported
+    as "mixed: …", which means some of them are stale.
+    """
+    if DATASET_SHA256 in (context.output_metadata or {}):
+        return {}
+    hashes = set()
+    for dep in context.asset_spec.deps:
+        event = context.step_context.instance.get_latest_materialization_event(dep.asset_key)
+        value = event.asset_materialization.metadata.get(DATASET_SHA256) if event else None
+        if value is not None:
+            hashes.add(value.value)
+    if not hashes:
+        return {}
+    if len(hashes) == 1:
+        return {DATASET_SHA256: hashes.pop()}
+    return {DATASET_SHA256: "mixed: " + ", ".join(sorted(hashes))}
+
+
+def stored_file_metadata(context: OutputContext, data: bytes) -> dict[str, Any]:
+    """What every stored output records: its hash, its size, the dataset it descends from."""
+    return {
+        "sha256": sha256_bytes(data),
+        "stored_bytes": MetadataValue.int(len(data)),
+        **dataset_lineage(context),
+    }
+
+
 class _BytesIOManager(UPathIOManager):
     """Serialize to bytes, write atomically, record the path, size and hash."""
 
@@ -68,9 +100,7 @@ class _BytesIOManager(UPathIOManager):
     def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
         data = self.serialize(obj)
         write_atomic(path, data)
-        context.add_output_metadata(
-            {"sha256": sha256_bytes(data), "stored_bytes": MetadataValue.int(len(data))}
-        )
+        context.add_output_metadata(stored_file_metadata(context, data))
 
     def load_from_path(self, context: InputContext, path: UPath) -> Any:
         return self.deserialize(path.read_bytes())
@@ -169,10 +199,7 @@ class FigureIOManager(_BytesIOManager):
         write_atomic(path.with_suffix(".json"), obj.to_json(pretty=False).encode())
         data = figure_page(obj, div_id=name, plotlyjs_src=PLOTLYJS).encode()
         write_atomic(path, data)
-        metadata: dict[str, Any] = {
-            "sha256": sha256_bytes(data),
-            "stored_bytes": MetadataValue.int(len(data)),
-        }
+        metadata = stored_file_metadata(context, data)
         preview = png_preview(obj) if self.previews else None
         if preview is not None:
             encoded = base64.b64encode(preview).decode()

@@ -102,6 +102,7 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
             facts = metadata(instance, key)
             data = Path(facts["path"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == facts["sha256"], key
+            assert facts["dataset_sha256"] == sha, key  # and descends from this dataset
 
     stored = space.storage
     table = pd.read_parquet(stored / "tables" / "train_val_test.parquet")

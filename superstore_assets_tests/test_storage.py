@@ -8,7 +8,7 @@ import pickle
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, asset, materialize
+from dagster import AssetKey, DagsterInstance, Definitions, Output, asset, materialize
 from upath import UPath
 
 from superstore_assets import storage
@@ -156,3 +156,38 @@ def test_figure_preview_is_a_png_in_the_metadata(tmp_path):
     assert preview.startswith("![figure](data:image/png;base64,")
     png = base64.b64decode(preview.split(",", 1)[1].rstrip(")"))
     assert png.startswith(b"\x89PNG\r\n")
+
+
+@asset
+def left() -> Output[pd.DataFrame]:
+    return Output(pd.DataFrame({"a": [1]}), metadata={"dataset_sha256": "aaa"})
+
+
+@asset
+def right() -> Output[pd.DataFrame]:
+    return Output(pd.DataFrame({"a": [2]}), metadata={"dataset_sha256": "bbb"})
+
+
+@asset
+def below_left(left: pd.DataFrame) -> pd.DataFrame:
+    return left
+
+
+@asset
+def below_both(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([left, right])
+
+
+def test_outputs_record_the_dataset_they_descend_from(tmp_path):
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path), previews=False)
+    with DagsterInstance.ephemeral() as instance:
+        assets = [left, right, below_left, below_both]
+        assert materialize(assets, resources=resources, instance=instance).success
+
+        def recorded(key):
+            event = instance.get_latest_materialization_event(AssetKey(key))
+            return event.asset_materialization.metadata["dataset_sha256"].value
+
+        assert recorded("left") == "aaa"  # set by the asset itself, kept
+        assert recorded("below_left") == "aaa"
+        assert recorded("below_both") == "mixed: aaa, bbb"
