@@ -124,6 +124,11 @@ def test_materialize_all_from_the_asset_graph(server, browser):
     page.goto(f"http://127.0.0.1:{port}/runs/{record.run_id}", wait_until="networkidle")
     page.get_by_text("Success", exact=True).first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "run-succeeded.png"))
+    # Test metrics are float metadata: the asset page plots them across runs.
+    page.goto(f"http://127.0.0.1:{port}/assets/random_forest_metrics", wait_until="networkidle")
+    page.get_by_role("button", name="Plots").click()
+    page.get_by_text("test_f1", exact=True).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "metric-plots.png"))
     page.close()
 
 
