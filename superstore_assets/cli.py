@@ -1,7 +1,9 @@
-"""The `superstore` command: run the pipeline against the project's Dagster instance.
+"""The `superstore` command: run the pipeline and read its record in the project's instance.
 
 superstore materialize                 # every asset, on the bundled dataset
 superstore materialize --dataset FILE  # on another Superstore CSV
+superstore history [--json]            # the runs on record, newest first
+superstore diff previous latest        # what differed between two runs
 """
 
 from __future__ import annotations
