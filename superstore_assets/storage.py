@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import shutil
+import time
 import uuid
 import warnings
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from typing import Any, Literal
 import pandas as pd
 from dagster import (
     ConfigurableIOManagerFactory,
+    DagsterEventType,
     InputContext,
     MetadataValue,
     OutputContext,
@@ -79,12 +81,25 @@ def dataset_lineage(context: OutputContext) -> dict[str, str]:
     return {DATASET_SHA256: "mixed: " + ", ".join(sorted(hashes))}
 
 
+def compute_seconds(context: OutputContext) -> dict[str, MetadataValue]:
+    """Seconds from the step's start to its output being stored."""
+    starts = context.step_context.instance.all_logs(
+        context.run_id, of_type=DagsterEventType.STEP_START
+    )
+    for entry in starts:
+        if entry.step_key == context.step_key:
+            return {"compute_seconds": MetadataValue.float(round(time.time() - entry.timestamp, 3))}
+    return {}
+
+
 def stored_file_metadata(context: OutputContext, data: bytes) -> dict[str, Any]:
-    """What every stored output records: its hash, its size, the dataset it descends from."""
+    """What every stored output records: its hash and size, the dataset it descends from, and
+    how long its step took to make it."""
     return {
         "sha256": sha256_bytes(data),
         "stored_bytes": MetadataValue.int(len(data)),
         **dataset_lineage(context),
+        **compute_seconds(context),
     }
 
 
@@ -97,10 +112,14 @@ class _BytesIOManager(UPathIOManager):
     def deserialize(self, data: bytes) -> Any:
         raise NotImplementedError
 
+    def describe(self, obj: Any) -> dict[str, Any]:
+        """Metadata about the object itself (rows of a table, say)."""
+        return {}
+
     def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
         data = self.serialize(obj)
         write_atomic(path, data)
-        context.add_output_metadata(stored_file_metadata(context, data))
+        context.add_output_metadata({**stored_file_metadata(context, data), **self.describe(obj)})
 
     def load_from_path(self, context: InputContext, path: UPath) -> Any:
         return self.deserialize(path.read_bytes())
@@ -110,6 +129,12 @@ class ParquetIOManager(_BytesIOManager):
     """Tables as Parquet."""
 
     extension = ".parquet"
+
+    def describe(self, obj: pd.DataFrame) -> dict[str, Any]:
+        return {
+            "stored_rows": MetadataValue.int(len(obj)),
+            "stored_columns": MetadataValue.int(len(obj.columns)),
+        }
 
     def serialize(self, obj: pd.DataFrame) -> bytes:
         buffer = io.BytesIO()

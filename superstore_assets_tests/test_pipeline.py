@@ -87,6 +87,8 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
         raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
         assert raw.asset_materialization.tags["dagster/input_data_version/superstore_csv"] == sha
         assert metadata(instance, "orders_raw")["rows"] == 9994
+        assert metadata(instance, "orders_raw")["stored_rows"] == 9994
+        assert metadata(instance, "train_val_test")["stored_rows"] == 9993
         assert metadata(instance, "orders_raw")["encoding"] == "cp1252"
         clean = metadata(instance, "orders_clean")
         assert clean["rows"] == 9993 and clean["dropped_duplicates"] == 1
@@ -103,6 +105,7 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
             data = Path(facts["path"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == facts["sha256"], key
             assert facts["dataset_sha256"] == sha, key  # and descends from this dataset
+            assert facts["compute_seconds"] >= 0, key
 
     stored = space.storage
     table = pd.read_parquet(stored / "tables" / "train_val_test.parquet")
