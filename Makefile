@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 3000
+# The UI listens on loopback only; `make ui HOST=0.0.0.0` exposes it to the network, deliberately.
+HOST ?= 127.0.0.1
 # The project's own Dagster instance, so that run history survives restarts; an exported
 # DAGSTER_HOME wins.
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
@@ -15,7 +17,7 @@ export DAGSTER_HOME
 help:
 	@echo "make run     materialize every asset on the bundled dataset"
 	@echo "make test    lint, format check and the whole test suite"
-	@echo "make ui      the Dagster UI on http://127.0.0.1:$(PORT)"
+	@echo "make ui      the Dagster UI on http://$(HOST):$(PORT)"
 	@echo "make data    regenerate data/superstore.csv and data/superstore_modified.csv"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 
@@ -44,7 +46,7 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 
 ui: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m superstore_assets -h 127.0.0.1 -p $(PORT)
+	$(BIN)/dagster dev -m superstore_assets -h $(HOST) -p $(PORT)
 
 data: $(BIN)/.installed
 	$(BIN)/python -m superstore_assets.generator

@@ -126,6 +126,26 @@ def test_a_model_file_changed_after_it_was_recorded_is_refused(run):
     assert (store / "tables" / "uses_model.parquet").read_bytes() == earlier
 
 
+class Exploit:
+    """A pickle that, when loaded, would create a file: the proof of code execution."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_planted_malicious_model_is_never_unpickled(run, tmp_path):
+    materialize_, store, _ = run
+    assert materialize_().success
+    marker = tmp_path / "exploit-ran"
+    (store / "models" / "model.pkl").write_bytes(pickle.dumps(Exploit(marker)))
+    result = materialize_(selection=["uses_model"])
+    assert not result.success
+    assert not marker.exists()  # refused on its hash, before pickle.loads could run it
+
+
 def test_a_model_with_no_record_is_refused(tmp_path):
     store = tmp_path / "store"
     (store / "models").mkdir(parents=True)
