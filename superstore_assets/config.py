@@ -57,6 +57,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 # The real file writes dates month first without leading zeros: 11/8/2016 is 8 November 2016.
 DATE_FORMAT = "%m/%d/%Y"
+# Formats recognised without configuration; day first only when configured (it is ambiguous).
+DATE_FORMATS: tuple[str, ...] = (DATE_FORMAT, "%Y-%m-%d")
+DAY_FIRST_FORMAT = "%d/%m/%Y"
 # Encodings tried in order: UTF-8 (with or without a byte-order mark), then Windows-1252.
 ENCODINGS: tuple[str, ...] = ("utf-8-sig", "cp1252")
 

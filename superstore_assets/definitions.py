@@ -45,7 +45,11 @@ STORAGE_FOLDERS = {
 def make_resources(dataset: str, storage: str, previews: bool = True) -> dict:
     """The dataset resource and one IO manager per kind of output, all under `storage`."""
     root = storage.rstrip("/")
-    resources: dict = {"dataset": DatasetResource(path=dataset)}
+    resources: dict = {
+        "dataset": DatasetResource(
+            path=dataset, date_format=os.environ.get("SUPERSTORE_DATE_FORMAT", "auto")
+        )
+    }
     for key, (kind, folder) in STORAGE_FOLDERS.items():
         resources[key] = StorageIOManager(
             base_path=f"{root}/{folder}", kind=kind, previews=previews
@@ -70,7 +74,8 @@ def make_definitions(
     """Definitions for a dataset and storage root; unset arguments come from the environment.
 
     SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_PREVIEWS=0 and
-    SUPERSTORE_EXECUTOR=multiprocess are read here (see README). The in-process executor is
+    SUPERSTORE_EXECUTOR=multiprocess are read here, SUPERSTORE_DATE_FORMAT in make_resources
+    (see README). The in-process executor is
     the default: a step costs milliseconds there, seconds in the multiprocess one.
     """
     if previews is None:

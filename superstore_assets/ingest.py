@@ -26,14 +26,24 @@ class Decoded:
 
 
 def decode(data: bytes) -> Decoded:
-    """Decode a CSV file's bytes: UTF-8 (a byte-order mark allowed), else Windows-1252."""
+    """Decode a CSV file's bytes, with line ends made LF.
+
+    UTF-8 (a byte-order mark allowed) first; else Mac Roman for a file whose lines end in CR
+    alone (classic Mac OS), else Windows-1252, the real file's encoding.
+    """
+    if b"\x00" in data[:65536]:
+        raise DatasetError("the file is binary (it holds NUL bytes), not CSV text")
+    cr_only = b"\r" in data and b"\n" not in data
     for encoding in config.ENCODINGS:
+        if encoding == "cp1252" and cr_only:
+            encoding = "mac_roman"
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         if encoding == "utf-8-sig":
             encoding = "utf-8 (BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         return Decoded(text=text, encoding=encoding)
     raise DatasetError(
         "the file is neither UTF-8 nor Windows-1252 text; save it as CSV in one of those encodings"
@@ -41,8 +51,13 @@ def decode(data: bytes) -> Decoded:
 
 
 def count_rows(data: bytes) -> int:
-    """Data rows in a CSV file's bytes (a quoted line break does not start a row)."""
-    return max(sum(1 for _ in csv.reader(io.StringIO(decode(data).text))) - 1, 0)
+    """Data rows in a CSV file's bytes (a quoted line break does not start a row); 0 when the
+    bytes are not text."""
+    try:
+        text = decode(data).text
+    except DatasetError:
+        return 0
+    return max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
 
 
 def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
@@ -68,6 +83,8 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
         na_values=[""],
     )
     df.columns = [str(c).strip() for c in df.columns]
+    if df.empty:
+        raise DatasetError("the file has a header line but no rows of orders")
     not_numeric = {}
     for column in config.NUMERIC_COLUMNS:
         if column not in df:
@@ -94,6 +111,7 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
         "columns": len(df.columns),
         "not_numeric_cells": not_numeric,
         "postal_codes_padded": padded,
+        "extra_columns": [c for c in df.columns if c not in config.SUPERSTORE_COLUMNS],
     }
     return df, facts
 
@@ -108,18 +126,49 @@ def parse_dates(values: pd.Series, date_format: str = config.DATE_FORMAT) -> pd.
     return pd.to_datetime(values, format=date_format, errors="coerce")
 
 
+def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
+    """The date format of these cells: the configured one, else month first or ISO.
+
+    Day-first dates are refused unless configured: 03/04/2016 would be read as 4 March, so a
+    column in which some first number exceeds 12 (13/04/2016) is named, not guessed.
+    """
+    if configured != "auto":
+        return configured
+    cells = values.dropna().astype(str).str.strip()
+    if cells.empty:
+        return config.DATE_FORMAT
+    parsed = {fmt: parse_dates(cells, fmt).notna().mean() for fmt in config.DATE_FORMATS}
+    best = max(parsed, key=parsed.get)
+    if parsed[best] == 1.0:
+        return best
+    if parse_dates(cells, config.DAY_FIRST_FORMAT).notna().all():
+        example = cells[parse_dates(cells, config.DATE_FORMAT).isna()].iloc[0]
+        raise DatasetError(
+            f"the dates are day first ({example!r} cannot be month first); to read them so, set "
+            f"SUPERSTORE_DATE_FORMAT={config.DAY_FIRST_FORMAT}"
+        )
+    if parsed[best] < 0.5:
+        raise DatasetError(
+            f"most dates match no known format (for example {cells.iloc[0]!r}); expected month "
+            "first like 11/8/2016 or ISO like 2016-11-08, or set SUPERSTORE_DATE_FORMAT"
+        )
+    return best  # the cells that do not match become missing, and are counted
+
+
 def add_target(df: pd.DataFrame) -> pd.DataFrame:
     """Add the target: a line is profitable when its Profit is above zero."""
     return df.assign(**{config.TARGET: df["Profit"] > 0})
 
 
-def clean_orders(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+def clean_orders(
+    raw: pd.DataFrame, date_format: str = "auto"
+) -> tuple[pd.DataFrame, dict[str, int | str]]:
     """Dates parsed, target added, rows without a target and exact duplicate lines dropped.
 
-    Returns the clean frame and, per rule, how many rows it touched.
+    Returns the clean frame and, per rule, how many rows it touched (and the date format).
     """
     df = raw.copy()
-    counts: dict[str, int] = {}
+    counts: dict[str, int | str] = {}
     has_profit = df["Profit"].notna()
     counts["dropped_missing_profit"] = int((~has_profit).sum())
     df = df[has_profit]
@@ -127,17 +176,14 @@ def clean_orders(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     duplicated = df.duplicated(subset=content, keep="first")
     counts["dropped_duplicates"] = int(duplicated.sum())
     df = df[~duplicated]
+    fmt = detect_date_format(pd.concat([df[c] for c in config.DATE_COLUMNS]), date_format)
+    counts["date_format"] = fmt
     for column in config.DATE_COLUMNS:
-        parsed = parse_dates(df[column])
+        parsed = parse_dates(df[column], fmt)
         counts[f"unparsed_{column.lower().replace(' ', '_')}"] = int(
             (parsed.isna() & df[column].notna()).sum()
         )
         df[column] = parsed
-    if len(df) and df["Order Date"].isna().all():
-        raise DatasetError(
-            f"no Order Date matches the format {config.DATE_FORMAT!r} (month first, e.g. "
-            "11/8/2016); convert the dates or change DATE_FORMAT in superstore_assets/config.py"
-        )
     for column in ("Sales", "Quantity", "Discount"):
         counts[f"missing_{column.lower()}"] = int(df[column].isna().sum())
     df = add_target(df).reset_index(drop=True)

@@ -10,9 +10,11 @@ from superstore_assets.project import project_root
 
 
 class DatasetResource(ConfigurableResource):
-    """The Superstore CSV file: a path, relative to the checkout or absolute."""
+    """The Superstore CSV file: a path, relative to the checkout or absolute, and how its dates
+    are written ("auto": month first or ISO; day first must be named, as "%d/%m/%Y")."""
 
     path: str
+    date_format: str = "auto"
 
     def resolved_path(self) -> Path:
         path = Path(self.path).expanduser()

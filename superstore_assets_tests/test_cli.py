@@ -3,6 +3,7 @@
 import hashlib
 import subprocess
 
+import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterEventType, RunsFilter
 
@@ -71,7 +72,7 @@ def test_superstore_materialize_prints_where_everything_went(workspace):
     out = done.stdout
     assert "succeeded in" in out and str(BUNDLED_MODIFIED) in out
     assert f"DAGSTER_HOME={workspace.home}" in out
-    assert "models/random_forest.pkl" in out and "Checks: 7 passed, 0 failed" in out
+    assert "models/random_forest.pkl" in out and "Checks: 8 passed, 0 failed" in out
     assert f"Report: {workspace.storage / 'report' / 'report.html'}" in out
     with workspace.instance() as instance:
         assert instance.get_runs_count(RunsFilter(statuses=[])) == 1
@@ -104,7 +105,41 @@ def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace
             }
             for n in nodes
         }
-        assert checks["orders_raw"] == {"required_columns_present": True, "discount_in_range": True}
+        assert checks["orders_raw"] == {
+            "required_columns_present": True,
+            "discount_in_range": True,
+            "quantity_positive": True,
+        }
         latest = graphql(port, METRICS_QUERY)["assetOrError"]["assetMaterializations"][0]
         labels = {entry["label"] for entry in latest["metadataEntries"]}
         assert {"test_f1", "test_roc_auc", "baseline_accuracy", "sha256", "path"} <= labels
+
+
+def test_day_first_dates_are_refused_in_one_paragraph_then_read_when_configured(
+    workspace, tmp_path
+):
+    df = pd.read_csv(BUNDLED, encoding="cp1252", dtype=str, keep_default_na=False)
+    for column in ("Order Date", "Ship Date"):
+        parts = df[column].str.split("/")
+        df[column] = parts.str[1] + "/" + parts.str[0] + "/" + parts.str[2]
+    day_first = tmp_path / "day-first.csv"
+    df.to_csv(day_first, index=False, encoding="cp1252", lineterminator="\n")
+
+    refused = run(
+        [str(BIN / "superstore"), "materialize", "--dataset", str(day_first)], workspace.env()
+    )
+    assert refused.returncode == 1
+    assert f"Cannot clean {day_first}: the dates are day first" in refused.stderr
+    assert "SUPERSTORE_DATE_FORMAT=%d/%m/%Y" in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+
+    read = run(
+        [str(BIN / "superstore"), "materialize", "--dataset", str(day_first)],
+        workspace.env(SUPERSTORE_DATE_FORMAT="%d/%m/%Y"),
+    )
+    assert read.returncode == 0, read.stderr[-2000:]
+    clean = pd.read_parquet(workspace.storage / "tables" / "orders_clean.parquet")
+    original = pd.to_datetime(
+        pd.read_csv(BUNDLED, encoding="cp1252")["Order Date"], format="%m/%d/%Y"
+    )
+    assert clean["Order Date"].iloc[0] == original.iloc[0]  # the same day, not another month

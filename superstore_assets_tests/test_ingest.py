@@ -1,5 +1,7 @@
 """The reading, cleaning and feature functions, on small frames and files built here."""
 
+import io
+
 import pandas as pd
 import pytest
 
@@ -125,10 +127,56 @@ def test_clean_orders_drops_missing_profit_and_duplicates_and_counts_them():
     assert clean.loc[0, "Order Date"] == pd.Timestamp("2016-03-04")
 
 
-def test_clean_orders_refuses_dates_in_another_format():
+def test_clean_orders_reads_iso_dates_too():
     raw, _ = ingest.read_orders(csv_bytes(line(order_date="2016-03-04", ship_date="2016-03-09")))
-    with pytest.raises(ingest.DatasetError, match="month first"):
+    clean, counts = ingest.clean_orders(raw)
+    assert counts["date_format"] == "%Y-%m-%d"
+    assert clean.loc[0, "Order Date"] == pd.Timestamp("2016-03-04")
+
+
+def test_day_first_dates_are_refused_unless_configured():
+    raw, _ = ingest.read_orders(
+        csv_bytes(
+            line(1, order_date="03/04/2016", ship_date="08/04/2016"),
+            line(2, order="CA-2016-2", order_date="13/04/2016", ship_date="17/04/2016"),
+        )
+    )
+    with pytest.raises(ingest.DatasetError, match=r"day first \('13/04/2016'.*%d/%m/%Y"):
         ingest.clean_orders(raw)
+    clean, counts = ingest.clean_orders(raw, date_format="%d/%m/%Y")
+    assert clean["Order Date"].tolist() == [pd.Timestamp("2016-04-03"), pd.Timestamp("2016-04-13")]
+    assert counts["date_format"] == "%d/%m/%Y"
+
+
+def test_dates_in_no_known_format_are_refused():
+    raw, _ = ingest.read_orders(csv_bytes(line(order_date="March 4", ship_date="March 9")))
+    with pytest.raises(ingest.DatasetError, match="match no known format"):
+        ingest.clean_orders(raw)
+
+
+def test_binary_and_header_only_files_are_refused():
+    with pytest.raises(ingest.DatasetError, match="binary"):
+        ingest.read_orders(b"PK\x03\x04\x00\x00 a zip file")
+    with pytest.raises(ingest.DatasetError, match="header line but no rows"):
+        ingest.read_orders((HEADER + "\n").encode())
+
+
+def test_mac_roman_with_cr_line_ends():
+    data = csv_bytes(line(**{"Customer Name": "Chloé Hale"}), encoding="mac_roman")
+    df, facts = ingest.read_orders(data.replace(b"\n", b"\r"))
+    assert facts["encoding"] == "mac_roman"
+    assert df.loc[0, "Customer Name"] == "Chloé Hale" and len(df) == 1
+
+
+def test_columns_in_another_order_and_extra_columns():
+    text = pd.read_csv(io.BytesIO(csv_bytes(line())), dtype=str, encoding="cp1252")
+    shuffled = text[list(reversed(config.SUPERSTORE_COLUMNS))].assign(Notes="a note")
+    df, facts = ingest.read_orders(shuffled.to_csv(index=False).encode())
+    assert df.loc[0, "Sales"] == 261.96 and df.loc[0, "Order ID"] == "CA-2016-1"
+    assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+    assert facts["extra_columns"] == ["Notes"]
+    features = ingest.build_features(ingest.clean_orders(df)[0])
+    assert "Notes" not in features.columns  # kept out of the model
 
 
 def test_build_features_has_the_model_inputs_and_never_profit():

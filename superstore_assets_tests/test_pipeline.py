@@ -55,8 +55,9 @@ def test_graph_is_laid_out_in_the_stage_groups():
     assert set(groups) == ASSET_KEYS | {"superstore_csv"}
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("orders_raw", "required_columns_present") in checks
+    assert ("orders_raw", "quantity_positive") in checks
     assert ("random_forest_metrics", "beats_majority_baseline") in checks
-    assert len(checks) == 7
+    assert len(checks) == 8
 
 
 @pytest.mark.slow
@@ -69,7 +70,7 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
         (c.asset_key.to_user_string(), c.check_name): c.passed
         for c in result.get_asset_check_evaluations()
     }
-    assert len(checks) == 7 and all(checks.values()), checks
+    assert len(checks) == 8 and all(checks.values()), checks
 
     with space.instance() as instance:
         sha = hashlib.sha256(BUNDLED.read_bytes()).hexdigest()
@@ -163,6 +164,10 @@ def bad_copy(tmp_path, edit) -> str:
             "discount_in_range",
         ),
         (lambda df: df.drop(columns=["Region", "Sales"]), "required_columns_present"),
+        (
+            lambda df: df.assign(Quantity=df["Quantity"].where(df.index != 7, "-2")),
+            "quantity_positive",
+        ),
     ],
 )
 def test_a_failing_raw_data_check_blocks_the_rest(workspace, tmp_path, edit, check):
@@ -231,3 +236,16 @@ def test_real_modified_dataset_changes_the_metrics(workspace):
     assert before["test_f1"] != after["test_f1"]
     assert len(runs) == 2
     assert any(e.event_type == DagsterEventType.ASSET_OBSERVATION for e in result.all_events)
+
+
+@pytest.mark.slow
+def test_too_few_orders_to_split_is_one_readable_failure(workspace, tmp_path):
+    result = run_pipeline(workspace, bad_copy(tmp_path, lambda df: df.head(4)))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "train_val_test"
+    message = failure.step_failure_data.user_failure_data.description
+    assert message == (
+        "Cannot split the orders three ways: only 3 orders: a 5-fold split into "
+        "train/validation/test needs at least 5."
+    )

@@ -110,6 +110,7 @@ def _preview(df: pd.DataFrame, rows: int = 5) -> MetadataValue:
     check_specs=[
         AssetCheckSpec("required_columns_present", asset="orders_raw", blocking=True),
         AssetCheckSpec("discount_in_range", asset="orders_raw", blocking=True),
+        AssetCheckSpec("quantity_positive", asset="orders_raw", blocking=True),
     ],
 )
 def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
@@ -133,6 +134,7 @@ def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
             "delimiter": facts["delimiter"],
             "not_numeric_cells": MetadataValue.json(facts["not_numeric_cells"]),
             "postal_codes_padded": MetadataValue.int(facts["postal_codes_padded"]),
+            "extra_columns": MetadataValue.json(facts["extra_columns"]),
             "preview": _preview(df),
         },
     )
@@ -151,6 +153,14 @@ def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
         metadata={"rows_outside_0_1": MetadataValue.int(outside)},
         description=f"{outside} rows outside [0, 1]",
     )
+    quantity = df.get("Quantity", pd.Series(dtype="Int64"))
+    not_positive = int((quantity <= 0).sum())
+    yield AssetCheckResult(
+        check_name="quantity_positive",
+        passed=not_positive == 0,
+        metadata={"rows_with_quantity_below_1": MetadataValue.int(not_positive)},
+        description=f"{not_positive} rows with Quantity below 1",
+    )
 
 
 @asset(
@@ -160,13 +170,17 @@ def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
         AssetCheckSpec("both_classes_present", asset="orders_clean", blocking=True),
     ],
 )
-def orders_clean(orders_raw: pd.DataFrame):
+def orders_clean(orders_raw: pd.DataFrame, dataset: DatasetResource):
     """Dates parsed, target `profitable = Profit > 0` added, unusable and duplicate rows dropped."""
-    df, counts = ingest.clean_orders(orders_raw)
+    try:
+        df, counts = ingest.clean_orders(orders_raw, dataset.date_format)
+    except ingest.DatasetError as error:
+        raise Failure(description=f"Cannot clean {dataset.resolved_path()}: {error}.") from error
     yield Output(
         df,
         metadata={
-            **{rule: MetadataValue.int(n) for rule, n in counts.items()},
+            **{rule: MetadataValue.int(n) for rule, n in counts.items() if isinstance(n, int)},
+            "date_format": counts["date_format"],
             "profitable_share": float(df[config.TARGET].mean()) if len(df) else 0.0,
             "first_order": str(df["Order Date"].min().date()) if len(df) else "",
             "last_order": str(df["Order Date"].max().date()) if len(df) else "",

@@ -1,9 +1,10 @@
 """Split: train / validation / test, stratified by the target and grouped by order."""
 
 import pandas as pd
-from dagster import MetadataValue, Output, asset
+from dagster import Failure, MetadataValue, Output, asset
 
 from superstore_assets import config, split
+from superstore_assets.ingest import DatasetError
 
 GROUP = "modeling"
 
@@ -11,7 +12,11 @@ GROUP = "modeling"
 @asset(group_name=GROUP)
 def train_val_test(model_features: pd.DataFrame) -> Output[pd.DataFrame]:
     """The features with a `split` column: train, validation or test (60/20/20), seeded."""
-    table = model_features.assign(**{split.SPLIT_COLUMN: split.assign_split(model_features)})
+    try:
+        labels = split.assign_split(model_features)
+    except DatasetError as error:
+        raise Failure(description=f"Cannot split the orders three ways: {error}.") from error
+    table = model_features.assign(**{split.SPLIT_COLUMN: labels})
     summary = split.split_summary(table)
     metadata = {
         f"{side}_{measure}": MetadataValue.float(value)
