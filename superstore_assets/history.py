@@ -149,9 +149,9 @@ def earlier_run_on_other_data(
     return None
 
 
-def resolve_run(instance: DagsterInstance, ref: str, search: int = 200) -> RunSummary:
-    """A run named by id (or its first characters), dataset hash prefix, latest or previous."""
-    summaries = run_history(instance, limit=search)
+def resolve_run(summaries: list[RunSummary], ref: str) -> RunSummary:
+    """A run named by id (or its first characters), dataset hash prefix, latest or previous,
+    among `summaries` (newest first)."""
     if ref in ("latest", "previous"):
         position = 0 if ref == "latest" else 1
         if len(summaries) <= position:
@@ -205,7 +205,8 @@ def compare_runs(instance: DagsterInstance, before_ref: str, after_ref: str) -> 
     """Everything that differed between two runs, from the record and the stored outputs."""
     from superstore_assets.diff import diff_datasets, metric_changes
 
-    before, after = resolve_run(instance, before_ref), resolve_run(instance, after_ref)
+    summaries = run_history(instance, limit=200)
+    before, after = resolve_run(summaries, before_ref), resolve_run(summaries, after_ref)
     comparison: dict = {
         "before": before.to_json(),
         "after": after.to_json(),

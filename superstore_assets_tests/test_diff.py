@@ -1,8 +1,10 @@
 """Comparing two datasets row by row, and two runs' metrics."""
 
 import pandas as pd
+import pytest
 
 from superstore_assets.diff import DatasetDiff, diff_datasets, format_dataset_diff, metric_changes
+from superstore_assets.history import RunSummary, resolve_run
 
 
 def frame(rows):
@@ -37,3 +39,18 @@ def test_metric_changes_are_after_minus_before():
     )
     assert changes.keys() == {"tree"}
     assert round(changes["tree"]["f1"], 6) == -0.05 and round(changes["tree"]["roc_auc"], 6) == 0.1
+
+
+def test_runs_are_named_by_id_hash_latest_or_previous():
+    def summary(run_id, sha):
+        return RunSummary(run_id, "2026-11-26T10:00:00+00:00", 1.0, "SUCCESS", "x.csv", sha)
+
+    runs = [summary("bbbb1111", "ffff"), summary("aaaa2222", "eeee"), summary("cccc3333", "ffff")]
+    assert resolve_run(runs, "latest").run_id == "bbbb1111"
+    assert resolve_run(runs, "previous").run_id == "aaaa2222"
+    assert resolve_run(runs, "cccc").run_id == "cccc3333"  # a run id prefix
+    assert resolve_run(runs, "ff").run_id == "bbbb1111"  # the newest run on that dataset
+    with pytest.raises(LookupError, match="starts with 'zz'"):
+        resolve_run(runs, "zz")
+    with pytest.raises(LookupError, match="no previous run: 1 run"):
+        resolve_run(runs[:1], "previous")

@@ -45,13 +45,14 @@ SuperstoreOrders = create_dagster_pandas_dataframe_type(
 )
 
 
-def dataset_fingerprint(dataset: DatasetResource, data: bytes) -> dict:
-    """What an observation of the dataset records: path, size, SHA-256 and rows."""
+def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None = None) -> dict:
+    """What an observation of the dataset records: path, size, SHA-256 and rows (counted here
+    unless the caller has already parsed them)."""
     return {
         "path": MetadataValue.path(str(dataset.resolved_path())),
         "size_bytes": MetadataValue.int(len(data)),
         "sha256": sha256_bytes(data),
-        "rows": MetadataValue.int(ingest.count_rows(data)),
+        "rows": MetadataValue.int(ingest.count_rows(data) if rows is None else rows),
     }
 
 
@@ -116,13 +117,14 @@ def _preview(df: pd.DataFrame, rows: int = 5) -> MetadataValue:
 def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
     """The dataset file read with its encoding into a typed frame of the Superstore columns."""
     data = dataset.read_bytes()
-    fingerprint = dataset_fingerprint(dataset, data)
-    record_source_version(context, fingerprint)
-    tag_run_with_dataset(context, fingerprint)
     try:
         df, facts = ingest.read_orders(data)
     except ingest.DatasetError as error:
+        tag_run_with_dataset(context, dataset_fingerprint(dataset, data))
         raise Failure(description=f"Cannot read {dataset.resolved_path()}: {error}.") from error
+    fingerprint = dataset_fingerprint(dataset, data, rows=facts["rows"])
+    record_source_version(context, fingerprint)
+    tag_run_with_dataset(context, fingerprint)
     yield Output(
         df,
         metadata={
