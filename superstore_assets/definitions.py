@@ -42,14 +42,12 @@ STORAGE_FOLDERS = {
 }
 
 
-def make_resources(dataset: str, storage: str, previews: bool = True) -> dict:
+def make_resources(
+    dataset: str, storage: str, previews: bool = True, date_format: str = "auto"
+) -> dict:
     """The dataset resource and one IO manager per kind of output, all under `storage`."""
     root = storage.rstrip("/")
-    resources: dict = {
-        "dataset": DatasetResource(
-            path=dataset, date_format=os.environ.get("SUPERSTORE_DATE_FORMAT", "auto")
-        )
-    }
+    resources: dict = {"dataset": DatasetResource(path=dataset, date_format=date_format)}
     for key, (kind, folder) in STORAGE_FOLDERS.items():
         resources[key] = StorageIOManager(
             base_path=f"{root}/{folder}", kind=kind, previews=previews
@@ -73,10 +71,9 @@ def make_definitions(
 ) -> Definitions:
     """Definitions for a dataset and storage root; unset arguments come from the environment.
 
-    SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_PREVIEWS=0 and
-    SUPERSTORE_EXECUTOR=multiprocess are read here, SUPERSTORE_DATE_FORMAT in make_resources
-    (see README). The in-process executor is
-    the default: a step costs milliseconds there, seconds in the multiprocess one.
+    SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_DATE_FORMAT, SUPERSTORE_PREVIEWS=0 and
+    SUPERSTORE_EXECUTOR=multiprocess are read here (see README). The in-process executor is the
+    default: a step costs milliseconds there, seconds in the multiprocess one.
     """
     if previews is None:
         previews = os.environ.get("SUPERSTORE_PREVIEWS", "1") != "0"
@@ -85,7 +82,12 @@ def make_definitions(
         executor = multiprocess_executor if multiprocess else in_process_executor
     return Definitions(
         assets=all_assets,
-        resources=make_resources(dataset or dataset_path(), storage or storage_path(), previews),
+        resources=make_resources(
+            dataset or dataset_path(),
+            storage or storage_path(),
+            previews,
+            os.environ.get("SUPERSTORE_DATE_FORMAT", "auto"),
+        ),
         executor=executor,
         jobs=[superstore_pipeline],
     )

@@ -73,9 +73,9 @@ def run_history(instance: DagsterInstance, limit: int = 20) -> list[RunSummary]:
             reused = REUSED_FROM_RUN in event.metadata
             (summary.reused if reused else summary.computed).append(name)
             if event.asset_key in metric_keys:
-                summary.metrics[metric_keys[event.asset_key]] = {
-                    metric: event.metadata[f"test_{metric}"].value for metric in REPORTED_METRICS
-                }
+                summary.metrics[metric_keys[event.asset_key]] = recorded_test_metrics(
+                    event.metadata, REPORTED_METRICS
+                )
         summary.computed.sort()
         summary.reused.sort()
         summaries.append(summary)
@@ -120,31 +120,43 @@ class EarlierRun:
     metrics: dict[str, dict[str, float]]  # model -> test metric -> value
 
 
+def recorded_test_metrics(
+    metadata: dict, metrics: tuple[str, ...] | None = None
+) -> dict[str, float]:
+    """The test metrics a `<model>_metrics` materialization recorded (all six by default)."""
+    from superstore_assets.evaluation import METRICS
+
+    return {m: metadata[f"test_{m}"].value for m in metrics or METRICS}
+
+
+def metrics_by_run(instance: DagsterInstance, search: int = 200) -> dict[str, dict[str, dict]]:
+    """Run id -> model -> every test metric, over each model's latest `search` evaluations."""
+    found: dict[str, dict[str, dict]] = defaultdict(dict)
+    for spec in config.MODEL_SPECS:
+        records = instance.fetch_materializations(AssetKey(f"{spec.name}_metrics"), limit=search)
+        for record in records.records:
+            found[record.run_id][spec.name] = recorded_test_metrics(
+                record.asset_materialization.metadata
+            )
+    return found
+
+
 def earlier_run_on_other_data(
     instance: DagsterInstance, dataset_sha256: str, search: int = 50
 ) -> EarlierRun | None:
     """The newest run on a dataset other than `dataset_sha256` that evaluated every model."""
-    from superstore_assets.evaluation import METRICS
-
-    metric_events: dict[str, dict[str, dict]] = defaultdict(dict)  # run -> model -> metadata
-    for spec in config.MODEL_SPECS:
-        found = instance.fetch_materializations(AssetKey(f"{spec.name}_metrics"), limit=search)
-        for record in found.records:
-            metric_events[record.run_id][spec.name] = record.asset_materialization.metadata
+    evaluated = metrics_by_run(instance, search)
     for record in instance.get_run_records(limit=search):
         run = record.dagster_run
         sha = run.tags.get(f"{TAG_PREFIX}dataset_sha256")
-        models = metric_events.get(run.run_id, {})
+        models = evaluated.get(run.run_id, {})
         if not sha or sha == dataset_sha256 or len(models) < len(config.MODEL_SPECS):
             continue
         return EarlierRun(
             run_id=run.run_id,
             dataset=run.tags.get(f"{TAG_PREFIX}dataset", ""),
             dataset_sha256=sha,
-            metrics={
-                model: {m: metadata[f"test_{m}"].value for m in METRICS}
-                for model, metadata in models.items()
-            },
+            metrics=models,
         )
     return None
 
@@ -224,26 +236,12 @@ def compare_runs(instance: DagsterInstance, before_ref: str, after_ref: str) -> 
         else:
             comparison["dataset"] = diff_datasets(old, new).to_json()
             comparison["dataset_sources"] = [old_source, new_source]
-    before_metrics = _all_metrics(instance, before.run_id)
-    after_metrics = _all_metrics(instance, after.run_id)
+    evaluated = metrics_by_run(instance)
+    before_metrics = evaluated.get(before.run_id, {})
+    after_metrics = evaluated.get(after.run_id, {})
     comparison["metric_changes"] = metric_changes(before_metrics, after_metrics)
     comparison["metrics_before"], comparison["metrics_after"] = before_metrics, after_metrics
     return comparison
-
-
-def _all_metrics(instance: DagsterInstance, run_id: str) -> dict[str, dict[str, float]]:
-    """Every test metric of every model evaluated in the run."""
-    from superstore_assets.evaluation import METRICS
-
-    found = {}
-    for spec in config.MODEL_SPECS:
-        records = instance.fetch_materializations(AssetKey(f"{spec.name}_metrics"), limit=200)
-        for record in records.records:
-            if record.run_id == run_id:
-                metadata = record.asset_materialization.metadata
-                found[spec.name] = {m: metadata[f"test_{m}"].value for m in METRICS}
-                break
-    return found
 
 
 def format_comparison(comparison: dict) -> str:
