@@ -8,7 +8,6 @@ from itertools import pairwise
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
 from superstore_assets import config
@@ -42,6 +41,10 @@ def sales_vs_profit(orders: pd.DataFrame) -> go.Figure:
 
     At most SCATTER_MAX_POINTS lines are drawn, a seeded sample, so the page stays light.
     """
+    # plotly.express is imported where it is used, not at module level, where it would slow the
+    # start-up of every CLI command.
+    import plotly.express as px
+
     sample = orders
     if len(orders) > SCATTER_MAX_POINTS:
         sample = orders.sample(SCATTER_MAX_POINTS, random_state=config.SEED)
@@ -92,6 +95,8 @@ def profit_rate_by_discount(orders: pd.DataFrame) -> go.Figure:
 
 def profit_by_category(orders: pd.DataFrame) -> go.Figure:
     """Total Profit per Sub-Category, colored by Category, largest first."""
+    import plotly.express as px
+
     table = (
         orders.groupby(["Category", "Sub-Category"])["Profit"]
         .sum()
@@ -105,6 +110,8 @@ def profit_by_category(orders: pd.DataFrame) -> go.Figure:
 
 def monthly_sales_profit(orders: pd.DataFrame) -> go.Figure:
     """Sales and Profit summed per calendar month of the order date."""
+    import plotly.express as px
+
     monthly = (
         orders.set_index("Order Date")[["Sales", "Profit"]]
         .resample("MS")

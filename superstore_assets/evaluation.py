@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from sklearn.dummy import DummyClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-    roc_curve,
-)
-from sklearn.pipeline import Pipeline
 
 from superstore_assets import config
 from superstore_assets.figures import style
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")
 ROC_POINTS = 200  # the stored ROC curve is thinned to at most this many points
@@ -29,6 +21,17 @@ ROC_POINTS = 200  # the stored ROC curve is thinned to at most this many points
 
 def score(y_true: pd.Series, predicted: np.ndarray, probability: np.ndarray) -> dict[str, float]:
     """The six headline metrics; profitable is the positive class."""
+    # scikit-learn is imported where it is used, not at module level, where it would slow the
+    # start-up of every CLI command by most of a second.
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
     return {
         "accuracy": float(accuracy_score(y_true, predicted)),
         "balanced_accuracy": float(balanced_accuracy_score(y_true, predicted)),
@@ -41,6 +44,8 @@ def score(y_true: pd.Series, predicted: np.ndarray, probability: np.ndarray) -> 
 
 def thinned_roc(y_true: pd.Series, probability: np.ndarray) -> dict[str, list[float]]:
     """The ROC curve, thinned evenly to at most ROC_POINTS points (ends kept)."""
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, _ = roc_curve(y_true, probability)
     if len(fpr) > ROC_POINTS:
         keep = np.unique(np.linspace(0, len(fpr) - 1, ROC_POINTS).round().astype(int))
@@ -54,6 +59,10 @@ def evaluate(model: Pipeline, train: pd.DataFrame, test: pd.DataFrame) -> dict:
     Also the confusion matrix ([[TN, FP], [FN, TP]]), the ROC curve and the permutation
     importance of each input feature (mean drop in ROC AUC when it is shuffled).
     """
+    from sklearn.dummy import DummyClassifier
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import confusion_matrix
+
     features = list(config.FEATURES)
     x_test, y_test = test[features], test[config.TARGET]
     predicted = model.predict(x_test)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.metrics import get_scorer
-from sklearn.model_selection import ParameterGrid
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from superstore_assets import config
 from superstore_assets.config import ModelSpec
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 MODEL_SPECS_BY_NAME = {spec.name: spec for spec in config.MODEL_SPECS}
 
@@ -32,6 +30,13 @@ def build_pipeline(spec: ModelSpec, params: dict | None = None) -> Pipeline:
     Numbers: median imputation, and scaling where the estimator needs it. Categories: one-hot
     encoding that ignores categories unseen in training.
     """
+    # scikit-learn is imported where it is used, not at module level, where it would slow the
+    # start-up of every CLI command by most of a second.
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     numeric_steps = [SimpleImputer(strategy="median")]
     if spec.scale_numeric:
         numeric_steps.append(StandardScaler())
@@ -70,6 +75,9 @@ def fit_best_model(
     The kept model is the one fitted on train alone: validation only chooses, test stays unseen.
     Ties go to the earlier grid point, so the choice is deterministic.
     """
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import ParameterGrid
+
     scorer = get_scorer(metric)
     features = list(config.FEATURES)
     best: FittedModel | None = None

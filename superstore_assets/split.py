@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
 
 from superstore_assets import config
 from superstore_assets.ingest import DatasetError
@@ -31,6 +30,10 @@ def assign_split(
 
     Folds come from scikit-learn's StratifiedGroupKFold, so each side keeps the class balance.
     """
+    # scikit-learn is imported where it is used, not at module level, where it would slow the
+    # start-up of every CLI command by most of a second.
+    from sklearn.model_selection import StratifiedGroupKFold
+
     n_folds, counts = folds_per_side(fractions)
     groups = features[config.GROUP_COLUMN]
     if groups.nunique() < n_folds:
