@@ -32,3 +32,31 @@ def tag_run(context: AssetExecutionContext | OpExecutionContext, tags: Mapping[s
     dataset's hash, which is found only when the file is read.
     """
     context.instance.add_run_tags(context.run.run_id, dict(tags))
+
+
+def input_data_versions(context: AssetExecutionContext) -> dict[AssetKey, str]:
+    """The data versions of the asset's inputs, exactly as Dagster will record them as lineage.
+
+    Dagster reads them when the step starts (the latest materialization, or observation for a
+    source) and writes them to the materialization's tags; reuse compares against the same.
+    """
+    step = context.op_execution_context._step_execution_context
+    versions = {}
+    for dep in context.assets_def.specs_by_key[context.asset_key].deps:
+        key = dep.asset_key
+        info = step.maybe_fetch_and_get_input_asset_version_info(key)
+        if info is not None and info.data_version is not None:
+            versions[key] = info.data_version.value
+    return versions
+
+
+def recorded_provenance(tags: Mapping[str, str]) -> tuple[str, dict[AssetKey, str]] | None:
+    """The code version and input data versions a materialization was recorded with."""
+    from dagster import DataProvenance
+
+    provenance = DataProvenance.from_tags(tags)
+    if provenance is None:
+        return None
+    return provenance.code_version, {
+        key: version.value for key, version in provenance.input_data_versions.items()
+    }

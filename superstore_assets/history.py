@@ -13,10 +13,9 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 from superstore_assets import config
 from superstore_assets.dagster_internals import DATA_VERSION_TAG
 from superstore_assets.provenance import TAG_PREFIX
+from superstore_assets.reuse import REUSED_FROM_RUN
 from superstore_assets.versioning import short
 
-# Metadata key of a materialization that reused a stored output instead of computing it.
-REUSED_FROM_RUN = "reused_from_run"
 REPORTED_METRICS = ("f1", "roc_auc")
 
 

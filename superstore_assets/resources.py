@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from dagster import ConfigurableResource, Failure
@@ -20,6 +21,11 @@ class DatasetResource(ConfigurableResource):
         path = Path(self.path).expanduser()
         return path if path.is_absolute() else project_root() / path
 
+    def output_settings(self) -> dict[str, str]:
+        """What changes the tables made from the file, besides its bytes: the date format.
+        (The path does not: the same bytes under another name give the same tables.)"""
+        return {"date_format": self.date_format}
+
     def read_bytes(self) -> bytes:
         """The file's bytes, or a Failure that names the file and the fix."""
         path = self.resolved_path()
@@ -32,4 +38,11 @@ class DatasetResource(ConfigurableResource):
                     "to regenerate the bundled one."
                 )
             )
-        return path.read_bytes()
+        return _read(str(path), path.stat().st_mtime_ns, path.stat().st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _read(path: str, mtime_ns: int, size: int) -> bytes:
+    """The file's bytes, read once per change: a step that observes the file and the step
+    that parses it share one read."""
+    return Path(path).read_bytes()

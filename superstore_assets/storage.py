@@ -1,8 +1,13 @@
-"""Where outputs live: IO managers that write every table, metric, figure and model to disk.
+"""Where outputs live: every table, metric, figure, model and the report, addressed by content.
 
-All four build on Dagster's UPathIOManager, so the storage folder may be a local path or an
-fsspec URL. Each write goes to a temporary file first and is renamed into place, so a crash
-never leaves half a file, and each materialization records the file's path and SHA-256.
+Each kind of output has a folder under the storage root (a local path or an fsspec URL, through
+UPath). Inside it, `versions/<asset>/<sha256>.<ext>` keeps every version ever stored, named by
+the SHA-256 of its bytes, which is also the asset's data version; `<asset>.<ext>` beside it is a
+copy of the current version, for people to open. Inputs are loaded from the version the
+instance recorded, after checking its hash, so a file changed by hand is never loaded; and an
+earlier version is still there when a swapped-back dataset asks for it again.
+Each write goes to a temporary file first and is renamed into place, so a crash never leaves
+half a file.
 """
 
 from __future__ import annotations
@@ -19,16 +24,17 @@ import shutil
 import time
 import uuid
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
 from dagster import (
-    ConfigurableIOManagerFactory,
+    ConfigurableIOManager,
     DagsterEventType,
     InputContext,
     MetadataValue,
     OutputContext,
-    UPathIOManager,
 )
 from upath import UPath
 
@@ -103,96 +109,237 @@ def stored_file_metadata(context: OutputContext, data: bytes) -> dict[str, Any]:
     }
 
 
-class _BytesIOManager(UPathIOManager):
-    """Serialize to bytes, write atomically, record the path, size and hash."""
-
-    def serialize(self, obj: Any) -> bytes:
-        raise NotImplementedError
-
-    def deserialize(self, data: bytes) -> Any:
-        raise NotImplementedError
-
-    def describe(self, obj: Any) -> dict[str, Any]:
-        """Metadata about the object itself (rows of a table, say)."""
-        return {}
-
-    def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
-        data = self.serialize(obj)
-        write_atomic(path, data)
-        context.add_output_metadata({**stored_file_metadata(context, data), **self.describe(obj)})
-
-    def load_from_path(self, context: InputContext, path: UPath) -> Any:
-        return self.deserialize(path.read_bytes())
+StorageKind = Literal["table", "json", "figure", "model", "html"]
+# The file extension of each kind's content; a figure also keeps an HTML page and a PNG preview.
+EXTENSIONS: dict[str, str] = {
+    "table": ".parquet",
+    "json": ".json",
+    "figure": ".json",
+    "model": ".pkl",
+    "html": ".html",
+}
+VERSIONS = "versions"
 
 
-class ParquetIOManager(_BytesIOManager):
-    """Tables as Parquet."""
+def encode(kind: str, value: Any) -> bytes:
+    """The bytes stored for a value: Parquet, sorted JSON, plotly JSON, a pickle or UTF-8.
 
-    extension = ".parquet"
-
-    def describe(self, obj: pd.DataFrame) -> dict[str, Any]:
-        return {
-            "stored_rows": MetadataValue.int(len(obj)),
-            "stored_columns": MetadataValue.int(len(obj.columns)),
-        }
-
-    def serialize(self, obj: pd.DataFrame) -> bytes:
-        buffer = io.BytesIO()
-        obj.to_parquet(buffer, index=False, engine="pyarrow")
-        return buffer.getvalue()
-
-    def deserialize(self, data: bytes) -> pd.DataFrame:
-        return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
-
-
-class JsonIOManager(_BytesIOManager):
-    """Metrics and other small records as indented, key-sorted JSON."""
-
-    extension = ".json"
-
-    def serialize(self, obj: Any) -> bytes:
-        return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-
-    def deserialize(self, data: bytes) -> Any:
-        return json.loads(data)
-
-
-class HtmlIOManager(_BytesIOManager):
-    """Whole HTML pages (the report), stored as UTF-8."""
-
-    extension = ".html"
-
-    def serialize(self, obj: str) -> bytes:
-        return obj.encode()
-
-    def deserialize(self, data: bytes) -> str:
-        return data.decode()
-
-
-class ModelIOManager(_BytesIOManager):
-    """Fitted models as pickles, loaded only when their hash matches the instance's record.
-
-    Unpickling can run code, so a model file is trusted only if its SHA-256 equals the hash
-    that this Dagster instance recorded when the model was materialized.
+    The same value gives the same bytes on any machine with the locked dependencies, so the
+    bytes' SHA-256 can serve as the data version.
     """
+    if kind == "table":
+        buffer = io.BytesIO()
+        value.to_parquet(buffer, index=False, engine="pyarrow")
+        return buffer.getvalue()
+    if kind == "json":
+        return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    if kind == "figure":
+        return value.to_json(pretty=False).encode()
+    if kind == "model":
+        return pickle.dumps(value, protocol=5)
+    if kind == "html":
+        return value.encode()
+    raise ValueError(f"unknown storage kind {kind!r}")
 
-    extension = ".pkl"
 
-    def serialize(self, obj: Any) -> bytes:
-        return pickle.dumps(obj, protocol=5)
+def decode(kind: str, data: bytes) -> Any:
+    """The value back from its bytes (a model only after its hash was checked: see load)."""
+    if kind == "table":
+        return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+    if kind == "json":
+        return json.loads(data)
+    if kind == "figure":
+        import plotly.io
 
-    def load_from_path(self, context: InputContext, path: UPath) -> Any:
+        return plotly.io.from_json(data.decode())
+    if kind == "model":
+        return pickle.loads(data)
+    if kind == "html":
+        return data.decode()
+    raise ValueError(f"unknown storage kind {kind!r}")
+
+
+def describe(kind: str, value: Any) -> dict[str, Any]:
+    """Metadata about the value itself: the rows and columns of a table."""
+    if kind == "table":
+        return {
+            "stored_rows": MetadataValue.int(len(value)),
+            "stored_columns": MetadataValue.int(len(value.columns)),
+        }
+    return {}
+
+
+# Op tag of a step that takes its inputs as `Pending` and loads only those it uses: a
+# versioned asset that restores an earlier output loads none.
+LAZY_INPUTS_TAG = "superstore/lazy_inputs"
+
+
+class Pending:
+    """An input not loaded yet: `load()` reads, checks the hash and decodes it, once."""
+
+    def __init__(self, load: Callable[[], Any]):
+        self._load = load
+
+    def load(self) -> Any:
+        if self._load is not None:
+            self.value, self._load = self._load(), None
+        return self.value
+
+
+@dataclass
+class Stored:
+    """What a versioned asset hands its IO manager: the value and its encoded bytes, or, when an
+    earlier run's output is reused, only the version to restore."""
+
+    version: str
+    value: Any = None
+    data: bytes | None = None
+    reused_from_run: str | None = None
+
+    @classmethod
+    def of(cls, kind: str, value: Any) -> Stored:
+        data = encode(kind, value)
+        return cls(version=sha256_bytes(data), value=value, data=data)
+
+
+class VersionStore:
+    """One kind's folder: every version under versions/<asset>/, the current one beside it."""
+
+    def __init__(self, base_path: str, kind: str):
+        self.base = UPath(base_path)
+        self.kind = kind
+        self.extension = EXTENSIONS[kind]
+
+    def version_path(self, name: str, version: str, extension: str | None = None) -> UPath:
+        return self.base / VERSIONS / name / f"{version}{extension or self.extension}"
+
+    def current_path(self, name: str, extension: str | None = None) -> UPath:
+        return self.base / f"{name}{extension or self.extension}"
+
+    def versions(self, name: str) -> list[str]:
+        """The versions kept for an asset."""
+        folder = self.base / VERSIONS / name
+        if not folder.exists():
+            return []
+        return sorted(
+            p.name.removesuffix(self.extension) for p in folder.glob(f"*{self.extension}")
+        )
+
+    def verified(self, name: str, version: str) -> bytes:
+        """The bytes of a stored version, after checking that they still hash to it."""
+        path = self.version_path(name, version)
+        if not path.exists():
+            raise StoredFileError(
+                f"{path} is missing: version {version[:12]}… of {name} was deleted. Run "
+                "`superstore materialize --stale` to rebuild it."
+            )
         data = path.read_bytes()
-        recorded = recorded_sha256(context)
         actual = sha256_bytes(data)
-        if recorded != actual:
+        if actual != version:
             raise StoredFileError(
                 f"refusing to load {path}: its SHA-256 is {actual[:12]}…, but the instance "
-                f"recorded {recorded[:12] + '…' if recorded else 'no hash'} for "
-                f"{context.asset_key.to_user_string()}. The file was changed or written "
-                "elsewhere; rematerialize the asset to rebuild it."
+                f"recorded {version[:12]}… for {name}. The file was changed by hand or by "
+                "another program; run `superstore materialize --stale` to rebuild it."
             )
-        return pickle.loads(data)
+        return data
+
+    def is_intact(self, name: str, version: str) -> bool:
+        try:
+            self.verified(name, version)
+        except StoredFileError:
+            return False
+        return True
+
+    def current_is_intact(self, name: str, version: str) -> bool:
+        """Whether the copy people open still holds the recorded version."""
+        path = self.current_path(name)
+        return path.exists() and sha256_bytes(path.read_bytes()) == version
+
+
+class StorageIOManager(ConfigurableIOManager):
+    """One kind of output in one folder (a path or an fsspec URL), stored by content."""
+
+    base_path: str
+    kind: StorageKind = "table"
+    previews: bool = True
+
+    @property
+    def store(self) -> VersionStore:
+        return VersionStore(self.base_path, self.kind)
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        stored = obj if isinstance(obj, Stored) else Stored.of(self.kind, obj)
+        store, name = self.store, context.asset_key.path[-1]
+        metadata: dict[str, Any] = {}
+        if stored.data is not None:
+            target = store.version_path(name, stored.version)
+            if not store.is_intact(name, stored.version):
+                write_atomic(target, stored.data)
+            if self.kind == "figure":
+                metadata.update(self._figure_files(store, name, stored))
+            metadata.update(describe(self.kind, stored.value))
+        else:
+            store.verified(name, stored.version)  # reuse only what is still intact
+        self._publish(store, name, stored.version)
+        data_size = store.version_path(name, stored.version).stat().st_size
+        page = ".html" if self.kind == "figure" else None  # what people open
+        context.add_output_metadata(
+            {
+                "path": MetadataValue.path(str(store.current_path(name, page))),
+                "version_path": MetadataValue.path(str(store.version_path(name, stored.version))),
+                "sha256": stored.version,
+                "stored_bytes": MetadataValue.int(data_size),
+                **dataset_lineage(context),
+                **compute_seconds(context),
+                **metadata,
+            }
+        )
+
+    def load_input(self, context: InputContext) -> Any:
+        name = context.asset_key.path[-1]
+        version = recorded_sha256(context)
+        if version is None:
+            raise StoredFileError(
+                f"no stored version of {context.asset_key.to_user_string()} is on record in "
+                "this instance; materialize it first (`superstore materialize --stale`)."
+            )
+        store, kind = self.store, self.kind
+        pending = Pending(lambda: decode(kind, store.verified(name, version)))
+        return pending if _takes_pending(context) else pending.load()
+
+    def _figure_files(self, store: VersionStore, name: str, stored: Stored) -> dict[str, Any]:
+        """A figure's HTML page and PNG preview, kept beside its JSON under the same version."""
+        from superstore_assets.figures import figure_page
+
+        page = figure_page(stored.value, div_id=name, plotlyjs_src=PLOTLYJS).encode()
+        write_atomic(store.version_path(name, stored.version, ".html"), page)
+        preview = png_preview(stored.value) if self.previews else None
+        if preview is None:
+            return {}
+        write_atomic(store.version_path(name, stored.version, ".png"), preview)
+        encoded = base64.b64encode(preview).decode()
+        return {"preview": MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})")}
+
+    def _publish(self, store: VersionStore, name: str, version: str) -> None:
+        """Copy a version to the files people open: <asset>.<ext> (and a figure's page)."""
+        extensions = [store.extension]
+        if self.kind == "figure":
+            _ensure_plotlyjs(store.base)
+            extensions += [".html", ".png"]
+        for extension in extensions:
+            source = store.version_path(name, version, extension)
+            target = store.current_path(name, extension)
+            if source.exists():
+                write_atomic(target, source.read_bytes())
+            elif target.exists():
+                target.unlink()  # a preview of another version must not stay beside this one
+
+
+def _takes_pending(context: InputContext) -> bool:
+    try:
+        return context.op_def.tags.get(LAZY_INPUTS_TAG) == "true"
+    except Exception:  # no op (an input loaded outside a step): load it now
+        return False
 
 
 def recorded_sha256(context: InputContext) -> str | None:
@@ -204,46 +351,13 @@ def recorded_sha256(context: InputContext) -> str | None:
     return None if value is None else value.value
 
 
-class FigureIOManager(_BytesIOManager):
-    """Figures as HTML pages sharing one plotly.js file, plus plotly JSON to load them back.
+def _ensure_plotlyjs(folder: UPath) -> None:
+    from plotly.offline import get_plotlyjs
 
-    With a Chromium for kaleido (BROWSER_PATH), a PNG preview goes into the UI's metadata.
-    """
-
-    extension = ".html"
-
-    def __init__(self, base_path: UPath, previews: bool):
-        super().__init__(base_path=base_path)
-        self.previews = previews
-
-    def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
-        from superstore_assets.figures import figure_page
-
-        self._ensure_plotlyjs(path.parent)
-        name = context.asset_key.path[-1]
-        write_atomic(path.with_suffix(".json"), obj.to_json(pretty=False).encode())
-        data = figure_page(obj, div_id=name, plotlyjs_src=PLOTLYJS).encode()
-        write_atomic(path, data)
-        metadata = stored_file_metadata(context, data)
-        preview = png_preview(obj) if self.previews else None
-        if preview is not None:
-            encoded = base64.b64encode(preview).decode()
-            metadata["preview"] = MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})")
-        context.add_output_metadata(metadata)
-
-    def load_from_path(self, context: InputContext, path: UPath) -> Any:
-        import plotly.io
-
-        return plotly.io.from_json(path.with_suffix(".json").read_text())
-
-    @staticmethod
-    def _ensure_plotlyjs(folder: UPath) -> None:
-        from plotly.offline import get_plotlyjs
-
-        target = folder / PLOTLYJS
-        script = get_plotlyjs().encode()
-        if not target.exists() or target.stat().st_size != len(script):
-            write_atomic(target, script)
+    target = folder / PLOTLYJS
+    script = get_plotlyjs().encode()
+    if not target.exists() or target.stat().st_size != len(script):
+        write_atomic(target, script)
 
 
 def find_browser() -> str | None:
@@ -282,26 +396,3 @@ def png_preview(fig: Any) -> bytes | None:
     except Exception as error:  # kaleido's failures are many and none should fail the run
         log.warning("figure preview failed, skipped: %s", error)
         return None
-
-
-StorageKind = Literal["table", "json", "figure", "model", "html"]
-_KINDS: dict[str, type[_BytesIOManager]] = {
-    "table": ParquetIOManager,
-    "json": JsonIOManager,
-    "model": ModelIOManager,
-    "html": HtmlIOManager,
-}
-
-
-class StorageIOManager(ConfigurableIOManagerFactory):
-    """One storage folder (path or fsspec URL) and the kind of output written there."""
-
-    base_path: str
-    kind: StorageKind = "table"
-    previews: bool = True
-
-    def create_io_manager(self, context) -> UPathIOManager:
-        base = UPath(self.base_path)
-        if self.kind == "figure":
-            return FigureIOManager(base_path=base, previews=self.previews)
-        return _KINDS[self.kind](base_path=base)

@@ -103,8 +103,10 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
             assert metadata(instance, model)["params"]  # the chosen grid point is on record
         for key in ASSET_KEYS:  # every stored file is the one whose hash was recorded
             facts = metadata(instance, key)
-            data = Path(facts["path"]).read_bytes()
+            data = Path(facts["version_path"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == facts["sha256"], key
+            assert Path(facts["version_path"]).name.startswith(facts["sha256"]), key
+            assert Path(facts["path"]).is_file(), key  # the copy people open
             assert facts["dataset_sha256"] == sha, key  # and descends from this dataset
             assert facts["compute_seconds"] >= 0, key
 

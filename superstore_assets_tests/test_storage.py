@@ -113,16 +113,25 @@ def test_each_kind_is_written_in_its_format_with_path_and_hash(run):
         assert metadata["stored_bytes"].value == len(data)
 
 
+def stored_version(instance, store, key, folder, extension):
+    """The file of the version that the instance recorded for `key`: what loads read."""
+    event = instance.get_latest_materialization_event(AssetKey(key))
+    version = event.asset_materialization.metadata["sha256"].value
+    return store / folder / "versions" / key / f"{version}{extension}"
+
+
 def test_a_model_file_changed_after_it_was_recorded_is_refused(run):
-    materialize_, store, _ = run
+    materialize_, store, instance = run
     assert materialize_().success
     earlier = (store / "tables" / "uses_model.parquet").read_bytes()
-    (store / "models" / "model.pkl").write_bytes(pickle.dumps({"weights": [666.0]}))
+    stored_version(instance, store, "model", "models", ".pkl").write_bytes(
+        pickle.dumps({"weights": [666.0]})
+    )
     result = materialize_(selection=["uses_model"])
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.cause.message
-    assert "refusing to load" in message and "rematerialize" in message
+    assert "refusing to load" in message and "superstore materialize --stale" in message
     assert (store / "tables" / "uses_model.parquet").read_bytes() == earlier
 
 
@@ -137,13 +146,37 @@ class Exploit:
 
 
 def test_a_planted_malicious_model_is_never_unpickled(run, tmp_path):
-    materialize_, store, _ = run
+    materialize_, store, instance = run
     assert materialize_().success
     marker = tmp_path / "exploit-ran"
-    (store / "models" / "model.pkl").write_bytes(pickle.dumps(Exploit(marker)))
+    exploit = pickle.dumps(Exploit(marker))
+    stored_version(instance, store, "model", "models", ".pkl").write_bytes(exploit)
+    (store / "models" / "model.pkl").write_bytes(exploit)  # the copy people open, too
     result = materialize_(selection=["uses_model"])
     assert not result.success
     assert not marker.exists()  # refused on its hash, before pickle.loads could run it
+
+
+def test_an_edited_copy_is_never_what_loads(run):
+    materialize_, store, _ = run
+    assert materialize_().success
+    (store / "tables" / "table.parquet").write_bytes(b"not parquet at all")
+    assert materialize_(selection=["reads_all"]).success
+    assert pd.read_parquet(store / "tables" / "reads_all.parquet")["rows"].tolist() == [2]
+
+
+def test_every_version_is_kept_under_its_hash(run):
+    materialize_, store, instance = run
+    assert materialize_().success
+    for key, folder, extension in [
+        ("table", "tables", ".parquet"),
+        ("metrics", "metrics", ".json"),
+        ("figure", "figures", ".json"),
+        ("model", "models", ".pkl"),
+    ]:
+        path = stored_version(instance, store, key, folder, extension)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name.split(".")[0]
+        assert path.read_bytes() == (store / folder / f"{key}{extension}").read_bytes()
 
 
 def test_a_model_with_no_record_is_refused(tmp_path):

@@ -2,9 +2,10 @@
 
 import pandas as pd
 import plotly.graph_objects as go
-from dagster import AssetsDefinition, MetadataValue, Output, asset
+from dagster import AssetsDefinition, MetadataValue, Output
 
 from superstore_assets import eda
+from superstore_assets.assets.base import versioned_asset
 
 GROUP = "eda"
 
@@ -12,12 +13,7 @@ GROUP = "eda"
 def eda_figure_asset(spec: eda.FigureSpec) -> AssetsDefinition:
     """A figure asset drawn by `spec.make` from the clean orders."""
 
-    @asset(
-        name=spec.name,
-        group_name=GROUP,
-        io_manager_key="figure_io_manager",
-        description=spec.description,
-    )
+    @versioned_asset(kind="figure", name=spec.name, group_name=GROUP, description=spec.description)
     def _figure(orders_clean: pd.DataFrame) -> Output[go.Figure]:
         return Output(
             spec.make(orders_clean), metadata={"rows": MetadataValue.int(len(orders_clean))}
@@ -29,7 +25,7 @@ def eda_figure_asset(spec: eda.FigureSpec) -> AssetsDefinition:
 eda_figures = [eda_figure_asset(spec) for spec in eda.EDA_FIGURES]
 
 
-@asset(group_name=GROUP)
+@versioned_asset(group_name=GROUP)
 def summary_statistics(orders_clean: pd.DataFrame) -> Output[pd.DataFrame]:
     """count, missing, mean, spread and quantiles of every numeric column."""
     table = eda.summary_statistics(orders_clean)

@@ -3,9 +3,10 @@
 from collections.abc import Callable
 
 import plotly.graph_objects as go
-from dagster import AssetIn, AssetsDefinition, asset
+from dagster import AssetIn, AssetsDefinition
 
 from superstore_assets import config, evaluation
+from superstore_assets.assets.base import versioned_asset
 
 GROUP = "evaluation"
 METRICS_INPUTS = {f"{spec.name}_metrics": AssetIn() for spec in config.MODEL_SPECS}
@@ -21,10 +22,10 @@ def result_figure_asset(
 ) -> AssetsDefinition:
     """A figure asset drawn by `make` from every model's test evaluation."""
 
-    @asset(
+    @versioned_asset(
+        kind="figure",
         name=name,
         group_name=GROUP,
-        io_manager_key="figure_io_manager",
         ins=METRICS_INPUTS,
         description=(make.__doc__ or "").strip().splitlines()[0],
     )

@@ -13,12 +13,12 @@ from dagster import (
     MetadataValue,
     ObserveResult,
     Output,
-    asset,
     observable_source_asset,
 )
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
 from superstore_assets import config, ingest, provenance
+from superstore_assets.assets.base import versioned_asset
 from superstore_assets.dagster_internals import DATA_VERSION_TAG, refresh_input_version, tag_run
 from superstore_assets.project import project_root
 from superstore_assets.resources import DatasetResource
@@ -57,7 +57,11 @@ def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None 
 
 
 def tag_run_with_dataset(context, fingerprint: dict) -> None:
-    """Tag the run with the dataset's name, hash, size and rows, and the git commit."""
+    """Tag the run with the dataset's name, hash, size and rows, and the git commit, unless an
+    earlier step of the run already did."""
+    tags = context.instance.get_run_by_id(context.run.run_id).tags
+    if tags.get(f"{provenance.TAG_PREFIX}dataset_sha256") == fingerprint["sha256"]:
+        return
     tag_run(
         context,
         provenance.run_tags(
@@ -104,42 +108,16 @@ def _preview(df: pd.DataFrame, rows: int = 5) -> MetadataValue:
     return MetadataValue.md(df.head(rows).to_markdown(index=False))
 
 
-@asset(
-    group_name=GROUP,
-    deps=[superstore_csv],
-    dagster_type=SuperstoreOrders,
-    check_specs=[
-        AssetCheckSpec("required_columns_present", asset="orders_raw", blocking=True),
-        AssetCheckSpec("discount_in_range", asset="orders_raw", blocking=True),
-        AssetCheckSpec("quantity_positive", asset="orders_raw", blocking=True),
-    ],
-)
-def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
-    """The dataset file read with its encoding into a typed frame of the Superstore columns."""
-    data = dataset.read_bytes()
-    try:
-        df, facts = ingest.read_orders(data)
-    except ingest.DatasetError as error:
-        tag_run_with_dataset(context, dataset_fingerprint(dataset, data))
-        raise Failure(description=f"Cannot read {dataset.resolved_path()}: {error}.") from error
-    fingerprint = dataset_fingerprint(dataset, data, rows=facts["rows"])
+def observe_dataset(context: AssetExecutionContext, dataset: DatasetResource) -> dict:
+    """Record the file about to be read as the source's version, and tag the run with it."""
+    fingerprint = dataset_fingerprint(dataset, dataset.read_bytes())
     record_source_version(context, fingerprint)
     tag_run_with_dataset(context, fingerprint)
-    yield Output(
-        df,
-        metadata={
-            "dataset_path": fingerprint["path"],
-            "dataset_sha256": fingerprint["sha256"],
-            "rows": MetadataValue.int(facts["rows"]),
-            "columns": MetadataValue.int(facts["columns"]),
-            "encoding": facts["encoding"],
-            "delimiter": facts["delimiter"],
-            "not_numeric_cells": MetadataValue.json(facts["not_numeric_cells"]),
-            "postal_codes_padded": MetadataValue.int(facts["postal_codes_padded"]),
-            "extra_columns": MetadataValue.json(facts["extra_columns"]),
-            "preview": _preview(df),
-        },
-    )
+    return {"dataset_path": fingerprint["path"], "dataset_sha256": fingerprint["sha256"]}
+
+
+def raw_checks(df: pd.DataFrame):
+    """The columns the pipeline needs are there; Discount lies in [0, 1]; Quantity is positive."""
     missing = ingest.missing_columns(df)
     yield AssetCheckResult(
         check_name="required_columns_present",
@@ -165,29 +143,42 @@ def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
     )
 
 
-@asset(
+@versioned_asset(
     group_name=GROUP,
+    deps=[superstore_csv],
+    dagster_type=SuperstoreOrders,
+    prepare=observe_dataset,
+    checks=raw_checks,
     check_specs=[
-        AssetCheckSpec("ship_date_not_before_order_date", asset="orders_clean", blocking=True),
-        AssetCheckSpec("both_classes_present", asset="orders_clean", blocking=True),
+        AssetCheckSpec("required_columns_present", asset="orders_raw", blocking=True),
+        AssetCheckSpec("discount_in_range", asset="orders_raw", blocking=True),
+        AssetCheckSpec("quantity_positive", asset="orders_raw", blocking=True),
     ],
 )
-def orders_clean(orders_raw: pd.DataFrame, dataset: DatasetResource):
-    """Dates parsed, target `profitable = Profit > 0` added, unusable and duplicate rows dropped."""
+def orders_raw(dataset: DatasetResource) -> Output[pd.DataFrame]:
+    """The dataset file read with its encoding into a typed frame of the Superstore columns."""
+    data = dataset.read_bytes()
     try:
-        df, counts = ingest.clean_orders(orders_raw, dataset.date_format)
+        df, facts = ingest.read_orders(data)
     except ingest.DatasetError as error:
-        raise Failure(description=f"Cannot clean {dataset.resolved_path()}: {error}.") from error
-    yield Output(
+        raise Failure(description=f"Cannot read {dataset.resolved_path()}: {error}.") from error
+    return Output(
         df,
         metadata={
-            **{rule: MetadataValue.int(n) for rule, n in counts.items() if isinstance(n, int)},
-            "date_format": counts["date_format"],
-            "profitable_share": float(df[config.TARGET].mean()) if len(df) else 0.0,
-            "first_order": str(df["Order Date"].min().date()) if len(df) else "",
-            "last_order": str(df["Order Date"].max().date()) if len(df) else "",
+            "rows": MetadataValue.int(facts["rows"]),
+            "columns": MetadataValue.int(facts["columns"]),
+            "encoding": facts["encoding"],
+            "delimiter": facts["delimiter"],
+            "not_numeric_cells": MetadataValue.json(facts["not_numeric_cells"]),
+            "postal_codes_padded": MetadataValue.int(facts["postal_codes_padded"]),
+            "extra_columns": MetadataValue.json(facts["extra_columns"]),
+            "preview": _preview(df),
         },
     )
+
+
+def clean_checks(df: pd.DataFrame):
+    """No line ships before it was ordered; both classes are present, or no model can learn."""
     early = int((df["Ship Date"] < df["Order Date"]).sum())
     yield AssetCheckResult(
         check_name="ship_date_not_before_order_date",
@@ -207,7 +198,33 @@ def orders_clean(orders_raw: pd.DataFrame, dataset: DatasetResource):
     )
 
 
-@asset(group_name=GROUP)
+@versioned_asset(
+    group_name=GROUP,
+    checks=clean_checks,
+    check_specs=[
+        AssetCheckSpec("ship_date_not_before_order_date", asset="orders_clean", blocking=True),
+        AssetCheckSpec("both_classes_present", asset="orders_clean", blocking=True),
+    ],
+)
+def orders_clean(orders_raw: pd.DataFrame, dataset: DatasetResource) -> Output[pd.DataFrame]:
+    """Dates parsed, target `profitable = Profit > 0` added, unusable and duplicate rows dropped."""
+    try:
+        df, counts = ingest.clean_orders(orders_raw, dataset.date_format)
+    except ingest.DatasetError as error:
+        raise Failure(description=f"Cannot clean {dataset.resolved_path()}: {error}.") from error
+    return Output(
+        df,
+        metadata={
+            **{rule: MetadataValue.int(n) for rule, n in counts.items() if isinstance(n, int)},
+            "date_format": counts["date_format"],
+            "profitable_share": float(df[config.TARGET].mean()) if len(df) else 0.0,
+            "first_order": str(df["Order Date"].min().date()) if len(df) else "",
+            "last_order": str(df["Order Date"].max().date()) if len(df) else "",
+        },
+    )
+
+
+@versioned_asset(group_name=GROUP)
 def model_features(orders_clean: pd.DataFrame) -> Output[pd.DataFrame]:
     """The model inputs in one table: numeric and categorical features and the target."""
     df = ingest.build_features(orders_clean)

@@ -9,24 +9,23 @@ from dagster import (
     AssetsDefinition,
     MetadataValue,
     Output,
-    asset,
 )
-from sklearn.pipeline import Pipeline
 
 from superstore_assets import config, evaluation, models, split
+from superstore_assets.assets.base import versioned_asset
 from superstore_assets.config import ModelSpec
 
 
 def model_asset(spec: ModelSpec) -> AssetsDefinition:
     """The fitted Pipeline of one model, its grid point chosen on validation."""
 
-    @asset(
+    @versioned_asset(
+        kind="model",
         name=spec.name,
         group_name="modeling",
-        io_manager_key="model_io_manager",
         description=f"{spec.title}: preprocessing and estimator, grid chosen on validation.",
     )
-    def _model(train_val_test: pd.DataFrame) -> Output[Pipeline]:
+    def _model(train_val_test: pd.DataFrame) -> Output:
         fitted = models.fit_best_model(
             spec, split.side(train_val_test, "train"), split.side(train_val_test, "validation")
         )
@@ -45,39 +44,46 @@ def model_asset(spec: ModelSpec) -> AssetsDefinition:
     return _model
 
 
+def baseline_check(result: dict):
+    """Warn when a model does not beat the majority baseline on accuracy and balanced accuracy."""
+    metrics, baseline = result["metrics"], result["baseline"]
+    beats = [m for m in ("accuracy", "balanced_accuracy") if metrics[m] > baseline[m]]
+    yield AssetCheckResult(
+        check_name="beats_majority_baseline",
+        passed=len(beats) == 2,
+        severity=AssetCheckSeverity.WARN,  # worth a look, not worth stopping the report
+        metadata={
+            "accuracy_margin": MetadataValue.float(metrics["accuracy"] - baseline["accuracy"]),
+            "balanced_accuracy_margin": MetadataValue.float(
+                metrics["balanced_accuracy"] - baseline["balanced_accuracy"]
+            ),
+        },
+    )
+
+
 def metrics_asset(spec: ModelSpec) -> AssetsDefinition:
     """Test-set metrics of one model beside the majority baseline, checked to beat it."""
     name = f"{spec.name}_metrics"
 
-    @asset(
+    @versioned_asset(
+        kind="json",
         name=name,
         group_name="evaluation",
-        io_manager_key="json_io_manager",
         ins={"model": AssetIn(spec.name)},
+        checks=baseline_check,
         check_specs=[AssetCheckSpec("beats_majority_baseline", asset=name)],
         description=f"{spec.title} on the test set: metrics, confusion matrix, ROC, importance.",
     )
-    def _metrics(model: Pipeline, train_val_test: pd.DataFrame):
+    def _metrics(model, train_val_test: pd.DataFrame) -> Output:
         result = evaluation.evaluate(
             model, split.side(train_val_test, "train"), split.side(train_val_test, "test")
         )
-        metrics, baseline = result["metrics"], result["baseline"]
-        metadata = {f"test_{m}": MetadataValue.float(v) for m, v in metrics.items()}
-        metadata.update({f"baseline_{m}": MetadataValue.float(v) for m, v in baseline.items()})
-        metadata["confusion_matrix"] = MetadataValue.json(result["confusion_matrix"])
-        yield Output(result, metadata=metadata)
-        beats = [m for m in ("accuracy", "balanced_accuracy") if metrics[m] > baseline[m]]
-        yield AssetCheckResult(
-            check_name="beats_majority_baseline",
-            passed=len(beats) == 2,
-            severity=AssetCheckSeverity.WARN,  # worth a look, not worth stopping the report
-            metadata={
-                "accuracy_margin": MetadataValue.float(metrics["accuracy"] - baseline["accuracy"]),
-                "balanced_accuracy_margin": MetadataValue.float(
-                    metrics["balanced_accuracy"] - baseline["balanced_accuracy"]
-                ),
-            },
+        metadata = {f"test_{m}": MetadataValue.float(v) for m, v in result["metrics"].items()}
+        metadata.update(
+            {f"baseline_{m}": MetadataValue.float(v) for m, v in result["baseline"].items()}
         )
+        metadata["confusion_matrix"] = MetadataValue.json(result["confusion_matrix"])
+        return Output(result, metadata=metadata)
 
     return _metrics
 

@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output
 
 from superstore_assets import config, eda, evaluation
+from superstore_assets.assets.base import versioned_asset
 from superstore_assets.assets.evaluation import METRICS_INPUTS, by_model
 from superstore_assets.history import earlier_run_on_other_data
 from superstore_assets.report import metric_deltas, render_report
@@ -34,8 +35,13 @@ def metrics_table(evaluations: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@asset(
-    group_name="report", io_manager_key="report_io_manager", ins={**FIGURE_INPUTS, **METRICS_INPUTS}
+@versioned_asset(
+    kind="html",
+    group_name="report",
+    ins={**FIGURE_INPUTS, **METRICS_INPUTS},
+    # Read for their recorded facts (dataset, rows, split sizes, chosen parameters), so a
+    # change to any of them makes the report stale.
+    deps=["orders_raw", "orders_clean", "train_val_test", *[s.name for s in config.MODEL_SPECS]],
 )
 def report(
     context: AssetExecutionContext, summary_statistics: pd.DataFrame, **inputs

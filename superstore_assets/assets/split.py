@@ -1,15 +1,16 @@
 """Split: train / validation / test, stratified by the target and grouped by order."""
 
 import pandas as pd
-from dagster import Failure, MetadataValue, Output, asset
+from dagster import Failure, MetadataValue, Output
 
 from superstore_assets import config, split
+from superstore_assets.assets.base import versioned_asset
 from superstore_assets.ingest import DatasetError
 
 GROUP = "modeling"
 
 
-@asset(group_name=GROUP)
+@versioned_asset(group_name=GROUP)
 def train_val_test(model_features: pd.DataFrame) -> Output[pd.DataFrame]:
     """The features with a `split` column: train, validation or test (60/20/20), seeded."""
     try:

@@ -1,0 +1,152 @@
+"""Code versions follow the code: comments and formatting do not count, settings and helpers do."""
+
+import importlib
+import sys
+import textwrap
+
+import pytest
+
+from superstore_assets.assets.base import COMPONENTS
+from superstore_assets.codeversion import changed_modules, code_components, code_version
+from superstore_assets.definitions import all_assets
+
+HELPERS = '''
+THRESHOLD = 0.5
+UNUSED = "nobody reads this"
+
+
+def positive(values):
+    """Values above the threshold."""
+    return [v for v in values if v > THRESHOLD]
+'''
+
+STEPS = """
+from cvpkg import helpers
+from cvpkg.helpers import positive
+
+GRIDS = ({"depth": [2, 4]}, {"depth": [8]})
+
+
+def count(values):
+    return len(positive(values))
+
+
+def total(values):
+    return sum(helpers.positive(values))
+
+
+def fit(values):
+    return max(values)
+
+
+def make(grid):
+    def step(values):
+        return fit(values), grid
+
+    return step
+
+
+steps = [make(grid) for grid in GRIDS]
+"""
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A throwaway package `cvpkg` that a test can edit and reload."""
+    root = tmp_path / "cvpkg"
+    root.mkdir()
+    (root / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def load(helpers: str = HELPERS, steps: str = STEPS):
+        (root / "helpers.py").write_text(textwrap.dedent(helpers))
+        (root / "steps.py").write_text(textwrap.dedent(steps))
+        for name in ("cvpkg.steps", "cvpkg.helpers", "cvpkg"):
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        module = importlib.import_module("cvpkg.steps")
+        return {
+            name: code_version(code_components(function, package="cvpkg"))
+            for name, function in [
+                ("count", module.count),
+                ("total", module.total),
+                ("first", module.steps[0]),
+                ("second", module.steps[1]),
+            ]
+        }
+
+    yield load
+    for name in ("cvpkg.steps", "cvpkg.helpers", "cvpkg"):
+        sys.modules.pop(name, None)
+
+
+def test_comments_docstrings_and_formatting_change_nothing(package):
+    before = package()
+    reformatted = HELPERS.replace(
+        '    """Values above the threshold."""\n',
+        '    """Values strictly above THRESHOLD (a new docstring)."""\n    # a new comment\n',
+    ).replace(
+        "return [v for v in values if v > THRESHOLD]",
+        "return [\n        v\n        for v in values\n        if v > THRESHOLD\n    ]",
+    )
+    assert reformatted != HELPERS
+    assert package(helpers=reformatted) == before
+
+
+def test_a_setting_changes_the_steps_that_read_it_only(package):
+    before = package()
+    assert (
+        package(helpers=HELPERS.replace('UNUSED = "nobody reads this"', 'UNUSED = "x"')) == before
+    )
+    after = package(helpers=HELPERS.replace("THRESHOLD = 0.5", "THRESHOLD = 0.7"))
+    assert after["count"] != before["count"] and after["total"] != before["total"]
+    assert after["first"] == before["first"] and after["second"] == before["second"]
+
+
+def test_one_grid_changes_one_step(package):
+    before = package()
+    after = package(steps=STEPS.replace('{"depth": [8]}', '{"depth": [8, 16]}'))
+    assert after["second"] != before["second"]
+    assert {k: after[k] for k in ("count", "total", "first")} == {
+        k: before[k] for k in ("count", "total", "first")
+    }
+
+
+def test_a_shared_helper_changes_every_step_that_calls_it(package):
+    before = package()
+    after = package(steps=STEPS.replace("return max(values)", "return min(values)"))
+    assert after["first"] != before["first"] and after["second"] != before["second"]
+    assert after["count"] == before["count"] and after["total"] == before["total"]
+
+
+def test_changed_components_name_their_modules():
+    recorded = {
+        "superstore_assets.config.MODEL_SPECS[1]": "a",
+        "superstore_assets.models.fit_best_model": "b",
+        "superstore_assets.assets.models.model_asset.<locals>._model": "c",
+    }
+    current = {**recorded, "superstore_assets.config.MODEL_SPECS[1]": "z"}
+    assert changed_modules(recorded, current) == ["config.py"]
+    current["superstore_assets.assets.models.model_asset.<locals>._model"] = "y"
+    assert changed_modules(recorded, current) == ["assets/models.py", "config.py"]
+
+
+def test_each_model_depends_on_its_own_spec_only():
+    names = {"decision_tree", "random_forest", "logistic_regression"}
+    for name in names:
+        specs = [
+            c for c in COMPONENTS[name] if c.startswith("superstore_assets.config.MODEL_SPECS")
+        ]
+        assert len(specs) == 1, (name, specs)
+    assert len({COMPONENTS[name]["superstore_assets.models.fit_best_model"] for name in names}) == 1
+
+
+def test_every_computed_asset_has_a_derived_code_version():
+    versions = {}
+    for assets_def in all_assets[1:]:  # all but the source, superstore_csv
+        for key, version in assets_def.code_versions_by_key.items():
+            assert version and len(version) == 16, key
+            versions[key.to_user_string()] = version
+    assert len(versions) == 22
+    # no asset's version depends on where the checkout is
+    assert not any("/" in name for c in COMPONENTS.values() for name in c)
