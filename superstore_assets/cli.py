@@ -1,7 +1,11 @@
 """The `superstore` command: run the pipeline and read its record in the project's instance.
 
-superstore materialize                 # every asset, on the bundled dataset
+superstore status                      # observe the dataset; fresh / stale / missing, and why
+superstore materialize                 # what is stale or missing, and what lies below it
+superstore materialize --all           # every asset, computed again (no reuse)
 superstore materialize --dataset FILE  # on another Superstore CSV
+superstore observe                     # record the dataset file's current hash, nothing else
+superstore gc --keep N                 # keep N versions of each stored output, delete the rest
 superstore history [--json]            # the runs on record, newest first
 superstore diff previous latest        # what differed between two runs
 """
@@ -24,42 +28,162 @@ def _relative(path: str, root: str) -> str:
         return path
 
 
-def materialize(args: argparse.Namespace) -> int:
-    """Observe the dataset and materialize every asset in one recorded run; print where it went."""
+def _setup(args: argparse.Namespace) -> Path:
+    """Apply --dataset and --storage, create the project's Dagster home, and return it."""
     from superstore_assets.project import ensure_dagster_home
 
-    if args.dataset:
+    if getattr(args, "dataset", None):
         os.environ["SUPERSTORE_DATASET"] = str(Path(args.dataset).resolve())
-    if args.storage:
+    if getattr(args, "storage", None):
         os.environ["SUPERSTORE_STORAGE"] = args.storage
-    home = ensure_dagster_home()
+    return ensure_dagster_home()
 
+
+class DatasetUnreadable(Exception):
+    """The dataset file cannot be read; the message says which and how to fix it."""
+
+
+def observe(instance, definitions) -> tuple[str, str | None]:
+    """Record an observation of the dataset file if its hash changed; return (new, previous)."""
+    from dagster import AssetKey, AssetObservation, Failure
+
+    from superstore_assets.assets.ingest import dataset_fingerprint
+    from superstore_assets.dagster_internals import DATA_VERSION_TAG
+
+    key = AssetKey("superstore_csv")
+    dataset = definitions.resources["dataset"]
+    try:
+        data = dataset.read_bytes()
+    except Failure as failure:
+        raise DatasetUnreadable(failure.description) from failure
+    fingerprint = dataset_fingerprint(dataset, data)
+    latest = instance.fetch_observations(key, limit=1).records
+    previous = latest[0].asset_observation.tags.get(DATA_VERSION_TAG) if latest else None
+    if previous != fingerprint["sha256"]:
+        instance.report_runless_asset_event(
+            AssetObservation(
+                asset_key=key, metadata=fingerprint, tags={DATA_VERSION_TAG: fingerprint["sha256"]}
+            )
+        )
+    return fingerprint["sha256"], previous
+
+
+def _observed_line(path: str, version: str, previous: str | None) -> str:
+    if previous is None:
+        change = "first observation"
+    elif previous == version:
+        change = "unchanged"
+    else:
+        change = f"changed from {previous[:12]}…"
+    return f"superstore_csv  observed  sha256 {version[:12]}… ({change}) {path}"
+
+
+def status(args: argparse.Namespace) -> int:
+    """Observe the dataset, then print one line per asset: fresh, stale or missing, and why."""
+    _setup(args)
     from dagster import DagsterInstance
 
     from superstore_assets.definitions import make_definitions
-    from superstore_assets.project import dataset_path, storage_path
+    from superstore_assets.staleness import format_status, graph_nodes, resolve
 
     definitions = make_definitions()
-    job = definitions.resolve_job_def("superstore_pipeline")
-    started = time.perf_counter()
     with DagsterInstance.get() as instance:
+        try:
+            version, previous = observe(instance, definitions)
+        except DatasetUnreadable as error:
+            print(f"superstore status: {error}", file=sys.stderr)
+            return 2
+        nodes, source = graph_nodes(definitions)
+        statuses = resolve(instance, nodes, source, version)
+    print(_observed_line(definitions.resources["dataset"].path, version, previous))
+    print(format_status(statuses))
+    return 0
+
+
+def observe_command(args: argparse.Namespace) -> int:
+    """Record the dataset file's current hash in the instance; compute nothing."""
+    _setup(args)
+    from dagster import DagsterInstance
+
+    from superstore_assets.definitions import make_definitions
+
+    definitions = make_definitions()
+    with DagsterInstance.get() as instance:
+        try:
+            version, previous = observe(instance, definitions)
+        except DatasetUnreadable as error:
+            print(f"superstore observe: {error}", file=sys.stderr)
+            return 2
+    print(_observed_line(definitions.resources["dataset"].path, version, previous))
+    return 0
+
+
+def materialize(args: argparse.Namespace) -> int:
+    """Observe the dataset and materialize what is stale or missing (or, with --all, every
+    asset, computed again) in one recorded run; print what was computed, reused and left."""
+    home = _setup(args)
+    from dagster import DagsterInstance
+
+    from superstore_assets.definitions import make_definitions
+    from superstore_assets.locking import exclusive
+    from superstore_assets.project import storage_path
+    from superstore_assets.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN
+    from superstore_assets.staleness import graph_nodes, not_fresh, resolve
+
+    definitions = make_definitions()
+    storage = storage_path()
+    started = time.perf_counter()
+    with (
+        exclusive(home / "materialize.lock", wait_message=_waiting),
+        DagsterInstance.get() as instance,
+    ):
+        try:
+            version, previous = observe(instance, definitions)
+        except DatasetUnreadable as error:
+            print(f"superstore materialize: {error}", file=sys.stderr)
+            return 2
+        nodes, source = graph_nodes(definitions)
+        every = [node.key for node in nodes]
+        selection = every if args.all else not_fresh(resolve(instance, nodes, source, version))
+        dataset = definitions.resources["dataset"].path
+        print(_observed_line(dataset, version, previous))
+        if not selection:
+            print(f"Nothing is stale: 0 computed, 0 reused, {len(every)} untouched.")
+            return 0
+        job = definitions.resolve_job_def("superstore_pipeline")
         result = job.execute_in_process(
             instance=instance,
+            asset_selection=selection,
+            tags={RECOMPUTE_TAG: "true"} if args.all else None,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
     seconds = time.perf_counter() - started
 
-    storage = storage_path()
-    status = "succeeded" if result.success else "FAILED"
-    print(f"\nRun {result.run_id} {status} in {seconds:.1f} s on {dataset_path()}")
-    print(f"Run record: DAGSTER_HOME={home} (browse it with `make ui`)")
-    print(f"Outputs under {storage}:")
+    computed, reused = [], []
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
-        path = materialization.metadata.get("path")
-        where = _relative(path.value, storage) if path else "-"
-        print(f"  {materialization.asset_key.to_user_string():30} {where}")
+        name = materialization.asset_key.to_user_string()
+        if REUSED_FROM_RUN in materialization.metadata:
+            run = materialization.metadata[REUSED_FROM_RUN].value
+            reused.append(f"{name} (from run {run[:8]})")
+        else:
+            path = materialization.metadata.get("path")
+            computed.append(f"{name} ({_relative(path.value, storage) if path else '-'})")
+    done = {
+        e.step_materialization_data.materialization.asset_key
+        for e in result.get_asset_materialization_events()
+    }
+    untouched = [key.to_user_string() for key in every if key not in selection]
+    status = "succeeded" if result.success else "FAILED"
+    print(f"\nRun {result.run_id} {status} in {seconds:.1f} s on {dataset}")
+    print(f"Run record: DAGSTER_HOME={home} (browse it with `make ui`)")
+    print(f"Computed ({len(computed)}): {', '.join(computed) or '-'}")
+    print(f"Reused ({len(reused)}): {', '.join(reused) or '-'}")
+    print(f"Untouched ({len(untouched)}): {', '.join(untouched) or '-'}")
+    not_done = [key.to_user_string() for key in selection if key not in done]
+    if not_done:
+        print(f"Not materialized ({len(not_done)}): {', '.join(not_done)}")
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed]
     print(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
@@ -74,15 +198,44 @@ def materialize(args: argparse.Namespace) -> int:
             message = error.message.strip() if error else "unknown error"
             print(f"  step {event.step_key} failed: {message}", file=sys.stderr)
     if result.success:
+        print(f"Outputs under {storage}")
         print(f"Report: {Path(storage) / 'report' / 'report.html'}")
     return 0 if result.success else 1
 
 
+def _waiting(holder: str) -> None:
+    print(f"Another `superstore materialize` ({holder}) is running on this home; waiting for it.")
+
+
+def gc(args: argparse.Namespace) -> int:
+    """Delete stored versions beyond the newest N of each asset; the current one always stays."""
+    _setup(args)
+    from dagster import DagsterInstance
+
+    from superstore_assets.definitions import make_definitions
+    from superstore_assets.gc import collect
+    from superstore_assets.staleness import graph_nodes
+
+    if args.keep < 1:
+        print("superstore gc: --keep must be at least 1 (the current version)", file=sys.stderr)
+        return 2
+    definitions = make_definitions()
+    nodes, _ = graph_nodes(definitions)
+    with DagsterInstance.get() as instance:
+        removed = collect(instance, nodes, keep=args.keep, dry_run=args.dry_run)
+    verb = "Would remove" if args.dry_run else "Removed"
+    total = sum(size for _, size in removed)
+    print(
+        f"{verb} {len(removed)} stored versions ({total / 1e6:.1f} MB); kept {args.keep} per asset."
+    )
+    for path, size in removed:
+        print(f"  {path}  {size / 1e3:.0f} kB")
+    return 0
+
+
 def history(args: argparse.Namespace) -> int:
     """Print the runs on record, newest first; read only, nothing is computed."""
-    from superstore_assets.project import ensure_dagster_home
-
-    ensure_dagster_home()
+    _setup(args)
 
     from dagster import DagsterInstance
 
@@ -101,9 +254,7 @@ def history(args: argparse.Namespace) -> int:
 
 def diff(args: argparse.Namespace) -> int:
     """Print what differed between two runs; read only, nothing is computed."""
-    from superstore_assets.project import ensure_dagster_home
-
-    ensure_dagster_home()
+    _setup(args)
 
     from dagster import DagsterInstance
 
@@ -130,9 +281,32 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `superstore history | head` ends quietly
     parser = argparse.ArgumentParser(prog="superstore", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("materialize", help="materialize every asset in one run")
-    run.add_argument("--dataset", help="a Superstore CSV file (default: data/superstore.csv)")
-    run.add_argument("--storage", help="the storage folder or fsspec URL (default: storage/)")
+    run = commands.add_parser(
+        "materialize", help="materialize what is stale or missing (--all: everything) in one run"
+    )
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--stale", action="store_true", help="stale and missing assets, reusing where possible"
+    )
+    scope.add_argument("--all", action="store_true", help="every asset, computed again")
+    run.add_argument(
+        "--log-level", default="INFO", help="Dagster's console log level (INFO, WARNING, …)"
+    )
+    where = [run]
+    check = commands.add_parser("status", help="observe the dataset; which assets are stale, why")
+    check.set_defaults(handler=status)
+    where.append(check)
+    look = commands.add_parser("observe", help="record the dataset file's hash; compute nothing")
+    look.set_defaults(handler=observe_command)
+    where.append(look)
+    prune = commands.add_parser("gc", help="delete stored versions beyond the newest N per asset")
+    prune.add_argument("--keep", type=int, required=True, help="versions kept per asset (>= 1)")
+    prune.add_argument("--dry-run", action="store_true", help="list, do not delete")
+    prune.set_defaults(handler=gc)
+    where.append(prune)
+    for command in where:
+        command.add_argument("--dataset", help="a Superstore CSV (default: data/superstore.csv)")
+        command.add_argument("--storage", help="storage folder or fsspec URL (default: storage/)")
     run.set_defaults(handler=materialize)
     past = commands.add_parser("history", help="the runs on record, newest first")
     past.add_argument("--json", action="store_true", help="machine-readable output")

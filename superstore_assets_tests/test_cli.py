@@ -78,12 +78,12 @@ def test_superstore_materialize_prints_where_everything_went(workspace):
         assert instance.get_runs_count(RunsFilter(statuses=[])) == 1
 
 
-def test_superstore_materialize_names_a_missing_file_and_exits_1(workspace, tmp_path):
+def test_superstore_materialize_names_a_missing_file_and_exits_2(workspace, tmp_path):
     missing = tmp_path / "nowhere.csv"
     done = run([str(BIN / "superstore"), "materialize", "--dataset", str(missing)], workspace.env())
-    assert done.returncode == 1
-    assert f"The dataset {missing} does not exist" in done.stderr
-    assert "FAILED" in done.stdout
+    assert done.returncode == 2
+    assert f"superstore materialize: The dataset {missing} does not exist" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
 
 
 ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName
