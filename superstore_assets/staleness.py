@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dagster import AssetKey, DagsterInstance, Definitions
+from dagster import AssetKey, DagsterInstance, Definitions, EventLogEntry
 
 from superstore_assets.codeversion import changed_modules
 from superstore_assets.dagster_internals import DATA_VERSION_TAG, recorded_provenance
@@ -58,9 +58,13 @@ def resolve(
     `source_version` (its current content hash; None: as last observed)."""
     recorded_source = _observed_version(instance, source)
     current = {source: source_version or recorded_source}
+    latest = {  # one query for the latest materialization of every asset
+        record.asset_entry.asset_key: record.asset_entry.last_materialization
+        for record in instance.get_asset_records([node.key for node in nodes])
+    }
     statuses: dict[AssetKey, Status] = {}
     for node in nodes:
-        status = _status(instance, node, current, statuses)
+        status = _status(latest.get(node.key), node, current, statuses)
         statuses[node.key] = status
         current[node.key] = status.version
     return statuses
@@ -74,12 +78,11 @@ def _observed_version(instance: DagsterInstance, key: AssetKey) -> str | None:
 
 
 def _status(
-    instance: DagsterInstance,
+    event: EventLogEntry | None,
     node: Node,
     current: Mapping[AssetKey, str | None],
     statuses: Mapping[AssetKey, Status],
 ) -> Status:
-    event = instance.get_latest_materialization_event(node.key)
     materialization = event.asset_materialization if event else None
     if materialization is None:
         return Status(node.key, MISSING, ["never materialized"])

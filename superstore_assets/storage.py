@@ -21,7 +21,6 @@ import logging
 import os
 import pickle
 import shutil
-import time
 import uuid
 import warnings
 from collections.abc import Callable
@@ -30,8 +29,8 @@ from typing import Any, Literal
 
 import pandas as pd
 from dagster import (
+    AssetKey,
     ConfigurableIOManager,
-    DagsterEventType,
     InputContext,
     MetadataValue,
     OutputContext,
@@ -65,6 +64,11 @@ def write_atomic(path: UPath, data: bytes) -> None:
             temporary.unlink()
 
 
+# The dataset hash of each output stored by this process, by run: the in-process executor
+# stores an asset's inputs before the asset, so lineage rarely needs the instance.
+_LINEAGE: dict[tuple[str, AssetKey], str] = {}
+
+
 def dataset_lineage(context: OutputContext) -> dict[str, str]:
     """The dataset hash this output descends from: the one its inputs record.
 
@@ -72,41 +76,35 @@ def dataset_lineage(context: OutputContext) -> dict[str, str]:
     materializations of its inputs (which are what it loaded). Inputs that disagree are reported
     as "mixed: …", which means some of them are stale.
     """
-    if DATASET_SHA256 in (context.output_metadata or {}):
+    own = (context.output_metadata or {}).get(DATASET_SHA256)
+    if own is not None:
+        _LINEAGE[(context.run_id, context.asset_key)] = getattr(own, "value", own)
         return {}
     hashes = set()
     for dep in context.asset_spec.deps:
-        event = context.step_context.instance.get_latest_materialization_event(dep.asset_key)
-        value = event.asset_materialization.metadata.get(DATASET_SHA256) if event else None
+        value = _LINEAGE.get((context.run_id, dep.asset_key))
+        if value is None:
+            value = _recorded_lineage(context.step_context.instance, dep.asset_key)
         if value is not None:
-            hashes.add(value.value)
+            hashes.add(value)
     if not hashes:
         return {}
-    if len(hashes) == 1:
-        return {DATASET_SHA256: hashes.pop()}
-    return {DATASET_SHA256: "mixed: " + ", ".join(sorted(hashes))}
+    lineage = hashes.pop() if len(hashes) == 1 else "mixed: " + ", ".join(sorted(hashes))
+    _LINEAGE[(context.run_id, context.asset_key)] = lineage
+    return {DATASET_SHA256: lineage}
 
 
-def compute_seconds(context: OutputContext) -> dict[str, MetadataValue]:
-    """Seconds from the step's start to its output being stored."""
-    starts = context.step_context.instance.all_logs(
-        context.run_id, of_type=DagsterEventType.STEP_START
-    )
-    for entry in starts:
-        if entry.step_key == context.step_key:
-            return {"compute_seconds": MetadataValue.float(round(time.time() - entry.timestamp, 3))}
-    return {}
-
-
-def stored_file_metadata(context: OutputContext, data: bytes) -> dict[str, Any]:
-    """What every stored output records: its hash and size, the dataset it descends from, and
-    how long its step took to make it."""
-    return {
-        "sha256": sha256_bytes(data),
-        "stored_bytes": MetadataValue.int(len(data)),
-        **dataset_lineage(context),
-        **compute_seconds(context),
-    }
+def _recorded_lineage(instance, key: AssetKey) -> str | None:
+    """The dataset hash recorded for `key`: on its latest materialization, or, for the source,
+    its latest observation's version."""
+    event = instance.get_latest_materialization_event(key)
+    if event is not None and event.asset_materialization is not None:
+        value = event.asset_materialization.metadata.get(DATASET_SHA256)
+        return None if value is None else value.value
+    observed = instance.fetch_observations(key, limit=1).records
+    if observed and observed[0].asset_observation is not None:
+        return observed[0].asset_observation.tags.get("dagster/data_version")
+    return None
 
 
 StorageKind = Literal["table", "json", "figure", "model", "html"]
@@ -278,8 +276,8 @@ class StorageIOManager(ConfigurableIOManager):
             if self.kind == "figure":
                 metadata.update(self._figure_files(store, name, stored))
             metadata.update(describe(self.kind, stored.value))
-        else:
-            store.verified(name, stored.version)  # reuse only what is still intact
+        elif not store.version_path(name, stored.version).exists():  # checked before reuse
+            raise StoredFileError(f"version {stored.version[:12]}… of {name} is gone")
         self._publish(store, name, stored.version)
         data_size = store.version_path(name, stored.version).stat().st_size
         page = ".html" if self.kind == "figure" else None  # what people open
@@ -290,22 +288,23 @@ class StorageIOManager(ConfigurableIOManager):
                 "sha256": stored.version,
                 "stored_bytes": MetadataValue.int(data_size),
                 **dataset_lineage(context),
-                **compute_seconds(context),
                 **metadata,
             }
         )
 
     def load_input(self, context: InputContext) -> Any:
-        name = context.asset_key.path[-1]
+        pending = Pending(lambda: self._load(context))
+        return pending if _takes_pending(context) else pending.load()
+
+    def _load(self, context: InputContext) -> Any:
+        """The recorded version of the input, after checking its hash."""
         version = recorded_sha256(context)
         if version is None:
             raise StoredFileError(
                 f"no stored version of {context.asset_key.to_user_string()} is on record in "
                 "this instance; materialize it first (`superstore materialize --stale`)."
             )
-        store, kind = self.store, self.kind
-        pending = Pending(lambda: decode(kind, store.verified(name, version)))
-        return pending if _takes_pending(context) else pending.load()
+        return decode(self.kind, self.store.verified(context.asset_key.path[-1], version))
 
     def _figure_files(self, store: VersionStore, name: str, stored: Stored) -> dict[str, Any]:
         """A figure's HTML page and PNG preview, kept beside its JSON under the same version."""

@@ -16,6 +16,7 @@ Checks are functions of the stored value, so a restored output is checked like a
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -114,6 +115,7 @@ def versioned_asset(
         ]
 
         def compute(context: AssetExecutionContext, **inputs: Any):
+            started = time.perf_counter()
             noted = dict(_call(prepare, context, inputs) or {}) if prepare is not None else {}
             settings = _settings(inputs)
             value = None
@@ -149,6 +151,9 @@ def versioned_asset(
                 )
                 stored = storage.Stored.of(kind, value)
             metadata.update(noted)
+            metadata["compute_seconds"] = MetadataValue.float(
+                round(time.perf_counter() - started, 3)
+            )
             metadata[CODE_COMPONENTS] = MetadataValue.json(components)
             metadata[SETTINGS] = MetadataValue.json(settings)
             yield Output(stored, data_version=DataVersion(stored.version), metadata=metadata)
