@@ -15,7 +15,7 @@ export DAGSTER_HOME
 .PHONY: run test lint format ui data lock clean help
 
 help:
-	@echo "make run     materialize every asset on the bundled dataset"
+	@echo "make run     materialize what is stale or missing on the bundled dataset"
 	@echo "make test    lint, format check and the whole test suite"
 	@echo "make ui      the Dagster UI on http://$(HOST):$(PORT)"
 	@echo "make data    regenerate data/superstore.csv and data/superstore_modified.csv"

@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -163,30 +164,30 @@ def materialize(args: argparse.Namespace) -> int:
         )
     seconds = time.perf_counter() - started
 
-    computed, reused = [], []
+    computed: list[str] = []
+    reused: dict[str, list[str]] = {}  # by the run that computed them
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         name = materialization.asset_key.to_user_string()
         if REUSED_FROM_RUN in materialization.metadata:
-            run = materialization.metadata[REUSED_FROM_RUN].value
-            reused.append(f"{name} (from run {run[:8]})")
+            reused.setdefault(materialization.metadata[REUSED_FROM_RUN].value, []).append(name)
         else:
-            path = materialization.metadata.get("path")
-            computed.append(f"{name} ({_relative(path.value, storage) if path else '-'})")
-    done = {
-        e.step_materialization_data.materialization.asset_key
-        for e in result.get_asset_materialization_events()
-    }
+            computed.append(name)
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
     untouched = [key.to_user_string() for key in every if key not in selection]
     status = "succeeded" if result.success else "FAILED"
     print(f"\nRun {result.run_id} {status} in {seconds:.1f} s on {dataset}")
     print(f"Run record: DAGSTER_HOME={home} (browse it with `make ui`)")
-    print(f"Computed ({len(computed)}): {', '.join(computed) or '-'}")
-    print(f"Reused ({len(reused)}): {', '.join(reused) or '-'}")
-    print(f"Untouched ({len(untouched)}): {', '.join(untouched) or '-'}")
+    print(_listing(f"Computed ({len(computed)})", computed))
+    count = sum(len(names) for names in reused.values())
+    if not reused:
+        print(_listing("Reused (0)", []))
+    for run_id, names in reused.items():
+        print(_listing(f"Reused ({count}) from run {run_id[:8]}", names))
+    print(_listing(f"Untouched ({len(untouched)})", untouched))
     not_done = [key.to_user_string() for key in selection if key not in done]
     if not_done:
-        print(f"Not materialized ({len(not_done)}): {', '.join(not_done)}")
+        print(_listing(f"Not materialized ({len(not_done)})", not_done))
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed]
     print(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
@@ -204,6 +205,13 @@ def materialize(args: argparse.Namespace) -> int:
         print(f"Outputs under {storage}")
         print(f"Report: {Path(storage) / 'report' / 'report.html'}")
     return 0 if result.success else 1
+
+
+def _listing(heading: str, names: list[str]) -> str:
+    """`Heading: a, b, c`, wrapped at 100 columns."""
+    return textwrap.fill(
+        f"{heading}: {', '.join(names) or '-'}", width=100, subsequent_indent="    "
+    )
 
 
 def _waiting(holder: str) -> None:

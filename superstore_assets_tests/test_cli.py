@@ -2,6 +2,7 @@
 
 import hashlib
 import subprocess
+import time
 
 import pandas as pd
 import pytest
@@ -72,7 +73,7 @@ def test_superstore_materialize_prints_where_everything_went(workspace):
     out = done.stdout
     assert "succeeded in" in out and str(BUNDLED_MODIFIED) in out
     assert f"DAGSTER_HOME={workspace.home}" in out
-    assert "models/random_forest.pkl" in out and "Checks: 8 passed, 0 failed" in out
+    assert "Computed (22): orders_raw, orders_clean" in out and "Checks: 8 passed, 0 failed" in out
     assert f"Report: {workspace.storage / 'report' / 'report.html'}" in out
     with workspace.instance() as instance:
         assert instance.get_runs_count(RunsFilter(statuses=[])) == 1
@@ -143,3 +144,61 @@ def test_day_first_dates_are_refused_in_one_paragraph_then_read_when_configured(
         pd.read_csv(BUNDLED, encoding="cp1252")["Order Date"], format="%m/%d/%Y"
     )
     assert clean["Order Date"].iloc[0] == original.iloc[0]  # the same day, not another month
+
+
+STALE_QUERY = """{ assetNodes { assetKey { path } staleStatus } }"""
+RUNS_QUERY = """{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"""
+
+
+def dagster_stale(port: int) -> dict[str, str]:
+    """Dagster's own stale status of every asset, as the UI shows it ("Materialize unsynced")."""
+    nodes = graphql(port, STALE_QUERY)["assetNodes"]
+    return {"/".join(n["assetKey"]["path"]): n["staleStatus"] for n in nodes}
+
+
+def test_swapping_the_file_under_a_running_ui_rematerializes_with_no_click(workspace, tmp_path):
+    dataset = tmp_path / "superstore.csv"
+    dataset.write_bytes(BUNDLED.read_bytes())
+    env = workspace.env(SUPERSTORE_DATASET=str(dataset))
+    assert run([str(BIN / "superstore"), "materialize"], env).returncode == 0
+    with dagster_dev(env, tmp_path / "dev.log") as port:
+        # Dagster agrees that everything is in sync after our run.
+        stale = dagster_stale(port)
+        assert {v for k, v in stale.items() if k != "superstore_csv"} == {"FRESH"}, stale
+        dataset.write_bytes(BUNDLED_MODIFIED.read_bytes())  # the swap, with the UI open
+        deadline = time.monotonic() + 180
+        finished = []
+        while time.monotonic() < deadline and not finished:
+            time.sleep(3)
+            runs = graphql(port, RUNS_QUERY)["runsOrError"]["results"]
+            finished = [
+                r
+                for r in runs
+                if any(t["key"] == "superstore/trigger" for t in r["tags"])
+                and r["status"] in ("SUCCESS", "FAILURE", "CANCELED")
+            ]
+        assert finished and finished[0]["status"] == "SUCCESS", finished
+        stale = dagster_stale(port)
+        assert {v for k, v in stale.items() if k != "superstore_csv"} == {"FRESH"}, stale
+    status = run([str(BIN / "superstore"), "status"], env)
+    lines = status.stdout.splitlines()
+    assert "(unchanged)" in lines[0] and sha256_of(BUNDLED_MODIFIED)[:12] in lines[0]
+    assert all(line.split()[1] == "fresh" for line in lines[1:]), status.stdout
+
+
+def sha256_of(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_dagster_sees_a_new_file_as_unsynced_once_observed(workspace, tmp_path):
+    dataset = tmp_path / "superstore.csv"
+    dataset.write_bytes(BUNDLED.read_bytes())
+    env = workspace.env(SUPERSTORE_DATASET=str(dataset))
+    assert run([str(BIN / "superstore"), "materialize"], env).returncode == 0
+    dataset.write_bytes(BUNDLED_MODIFIED.read_bytes())
+    observed = run([str(BIN / "superstore"), "observe"], env)
+    assert f"changed from {sha256_of(BUNDLED)[:12]}" in observed.stdout
+    with dagster_dev(env, tmp_path / "dev.log") as port:
+        stale = dagster_stale(port)
+    # One hop, as Dagster computes it: what "Materialize unsynced" would run first.
+    assert stale["orders_raw"] == "STALE" and stale["orders_clean"] == "FRESH", stale

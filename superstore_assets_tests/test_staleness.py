@@ -55,11 +55,18 @@ def superstore(workspace: Workspace, *args: str, code: Path | None = None) -> st
 
 
 def names(output: str, heading: str) -> set[str]:
-    """The asset names listed after `Computed (n):` or `Reused (n):`."""
-    line = next((x for x in output.splitlines() if x.startswith(f"{heading} (")), None)
-    if line is None:
-        return set()
-    return set(re.findall(r"(\w+) \(", line.split(":", 1)[1]))
+    """The asset names listed after `Computed (n):` or `Reused (n) from run …:` (wrapped)."""
+    found: set[str] = set()
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(f"{heading} ("):
+            text = line.split(":", 1)[1]
+            for more in lines[index + 1 :]:
+                if not more.startswith("    "):
+                    break
+                text += " " + more.strip()
+            found |= {name.strip() for name in text.split(",")} - {"-", ""}
+    return found
 
 
 def statuses(output: str) -> dict[str, str]:
