@@ -128,6 +128,7 @@ def materialize(args: argparse.Namespace) -> int:
     home = _setup(args)
     from dagster import DagsterInstance
 
+    from superstore_assets.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
     from superstore_assets.definitions import make_definitions
     from superstore_assets.locking import exclusive
     from superstore_assets.project import storage_path
@@ -141,6 +142,11 @@ def materialize(args: argparse.Namespace) -> int:
         exclusive(home / "materialize.lock", wait_message=_waiting),
         DagsterInstance.get() as instance,
     ):
+        for run_id in fail_abandoned_runs(instance):
+            print(
+                f"Run {run_id} was left unfinished by a `superstore materialize` that ended "
+                "without finishing it (killed?); marked as failed. Its finished outputs stay."
+            )
         try:
             version, previous = observe(instance, definitions)
         except DatasetUnreadable as error:
@@ -158,7 +164,10 @@ def materialize(args: argparse.Namespace) -> int:
         result = job.execute_in_process(
             instance=instance,
             asset_selection=selection,
-            tags={RECOMPUTE_TAG: "true"} if args.all else None,
+            tags={
+                LAUNCHED_BY_TAG: str(os.getpid()),
+                **({RECOMPUTE_TAG: "true"} if args.all else {}),
+            },
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )

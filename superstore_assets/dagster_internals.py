@@ -60,3 +60,30 @@ def recorded_provenance(tags: Mapping[str, str]) -> tuple[str, dict[AssetKey, st
     return provenance.code_version, {
         key: version.value for key, version in provenance.input_data_versions.items()
     }
+
+
+# Run tag of a run that `superstore materialize` executes in its own process (its pid).
+LAUNCHED_BY_TAG = "superstore/pid"
+
+
+def fail_abandoned_runs(instance) -> list[str]:
+    """Mark as failed the runs a `superstore materialize` started and never finished.
+
+    Call it holding the home's materialize lock: then no such run can still be going, and one
+    still "started" belongs to a process that was killed. DagsterInstance.report_run_failed is
+    not marked public; Dagster's own run monitoring does the same from its daemon.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    unfinished = instance.get_runs(
+        RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING])
+    )
+    failed = []
+    for run in unfinished:
+        if LAUNCHED_BY_TAG not in run.tags:
+            continue
+        instance.report_run_failed(
+            run, f"the process that ran it (pid {run.tags[LAUNCHED_BY_TAG]}) ended first"
+        )
+        failed.append(run.run_id)
+    return failed

@@ -55,12 +55,9 @@ def make_resources(
     dataset: str, storage: str, previews: bool = True, date_format: str = "auto"
 ) -> dict:
     """The dataset resource and one IO manager per kind of output, all under `storage`."""
-    root = storage.rstrip("/")
     resources: dict = {"dataset": DatasetResource(path=dataset, date_format=date_format)}
     for key, (kind, folder) in STORAGE_FOLDERS.items():
-        resources[key] = StorageIOManager(
-            base_path=f"{root}/{folder}", kind=kind, previews=previews
-        )
+        resources[key] = StorageIOManager(root=storage, folder=folder, kind=kind, previews=previews)
     return resources
 
 

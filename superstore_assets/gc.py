@@ -43,7 +43,7 @@ def collect(
             continue
         name = node.key.path[-1]
         kept = set(versions_to_keep(instance, node, keep))
-        folder = node.store.version_path(name, "x").parent
+        folder = node.store.versions_folder(name)
         if not folder.exists():
             continue
         for path in sorted(folder.iterdir(), key=lambda p: p.name):

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import shutil
 import uuid
 import warnings
@@ -200,6 +201,35 @@ class Stored:
         return cls(version=sha256_bytes(data), value=value, data=data)
 
 
+# What may become part of a stored file's path: an asset name or a folder name (letters,
+# digits, _ . -, not starting with a dot) and a version (a SHA-256). Nothing from
+# configuration or from an asset key can then point a write outside the storage folder.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_VERSION = re.compile(r"[0-9a-f]{64}")
+
+
+class StoragePathError(ValueError):
+    """A name that would put a stored file outside the storage folder."""
+
+
+def safe_name(name: str, what: str = "name") -> str:
+    """`name` if it is one plain path segment, else a StoragePathError that says why."""
+    if not _NAME.fullmatch(name) or name in (".", ".."):
+        raise StoragePathError(
+            f"{what} {name!r} cannot be part of a stored file's path: use letters, digits, "
+            "'_', '.' and '-' only, not starting with a dot"
+        )
+    return name
+
+
+def confined(root: str, folder: str) -> str:
+    """The folder inside the storage root; a folder given as a path elsewhere is refused."""
+    parts = folder.strip("/").split("/")
+    for part in parts:
+        safe_name(part, "storage folder")
+    return "/".join([root.rstrip("/"), *parts])
+
+
 class VersionStore:
     """One kind's folder: every version under versions/<asset>/, the current one beside it."""
 
@@ -208,15 +238,20 @@ class VersionStore:
         self.kind = kind
         self.extension = EXTENSIONS[kind]
 
+    def versions_folder(self, name: str) -> UPath:
+        return self.base / VERSIONS / safe_name(name, "asset name")
+
     def version_path(self, name: str, version: str, extension: str | None = None) -> UPath:
-        return self.base / VERSIONS / name / f"{version}{extension or self.extension}"
+        if not _VERSION.fullmatch(version):
+            raise StoragePathError(f"{version!r} is not a SHA-256, so not a stored version")
+        return self.versions_folder(name) / f"{version}{extension or self.extension}"
 
     def current_path(self, name: str, extension: str | None = None) -> UPath:
-        return self.base / f"{name}{extension or self.extension}"
+        return self.base / f"{safe_name(name, 'asset name')}{extension or self.extension}"
 
     def versions(self, name: str) -> list[str]:
         """The versions kept for an asset."""
-        folder = self.base / VERSIONS / name
+        folder = self.versions_folder(name)
         if not folder.exists():
             return []
         return sorted(
@@ -255,11 +290,17 @@ class VersionStore:
 
 
 class StorageIOManager(ConfigurableIOManager):
-    """One kind of output in one folder (a path or an fsspec URL), stored by content."""
+    """One kind of output in one folder of the storage root (a path or an fsspec URL), stored
+    by content."""
 
-    base_path: str
+    root: str
+    folder: str
     kind: StorageKind = "table"
     previews: bool = True
+
+    @property
+    def base_path(self) -> str:
+        return confined(self.root, self.folder)
 
     @property
     def store(self) -> VersionStore:
