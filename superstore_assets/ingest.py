@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from superstore_assets import config
+
+DELIMITERS = ",;\t"
+# An Order ID as the Superstore file writes it (CA-2016-152156). A first line that holds one and
+# no column name is data, not a header.
+ORDER_ID = re.compile(r"[A-Z]{2}-\d{4}-\d+")
+# Every line of the Superstore file is in the United States; the older layout leaves it out.
+COUNTRY = "United States"
 
 
 class DatasetError(ValueError):
@@ -50,14 +58,70 @@ def decode(data: bytes) -> Decoded:
     )
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How a file lays out its columns: its delimiter, and whether its first line names them."""
+
+    delimiter: str
+    header: bool
+    fields: int  # in the first line
+
+
+def split_first_record(text: str, delimiter: str) -> list[str]:
+    """The first record's fields, stripped (a quoted line break stays inside its field)."""
+    try:
+        return [
+            field.strip() for field in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        ]
+    except csv.Error:
+        return []
+
+
+def detect_layout(text: str) -> Layout:
+    """The delimiter, and whether the first line is a header or already a line of orders.
+
+    It is an order when none of its fields is a Superstore column name and one is an Order ID.
+    The sniffer reads a header line well, but on a line of data it can take the comma inside a
+    product name for the delimiter; there the delimiter that cuts the line into the most fields
+    wins.
+    """
+    try:
+        sniffed = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ","
+    fields = split_first_record(text, sniffed)
+    if not set(fields) & set(config.SUPERSTORE_COLUMNS):
+        splits = {d: split_first_record(text, d) for d in DELIMITERS}
+        data = [d for d, split in splits.items() if any(ORDER_ID.fullmatch(f) for f in split)]
+        if data:
+            delimiter = max(data, key=lambda d: (len(splits[d]), d == sniffed))
+            return Layout(delimiter=delimiter, header=False, fields=len(splits[delimiter]))
+    return Layout(delimiter=sniffed, header=True, fields=len(fields))
+
+
+def headerless_columns(fields: int) -> tuple[str, ...]:
+    """The column names of a file without a header line, known from its number of fields."""
+    if fields == len(config.SUPERSTORE_COLUMNS):
+        return config.SUPERSTORE_COLUMNS
+    if fields == len(config.LEGACY_COLUMNS):
+        return config.LEGACY_COLUMNS
+    raise DatasetError(
+        f"the file has no header line and its first line has {fields} fields; without a header "
+        f"it must hold the {len(config.SUPERSTORE_COLUMNS)} Superstore columns in their usual "
+        f"order, or the older layout's {len(config.LEGACY_COLUMNS)} (the same without Row ID "
+        "and Country)"
+    )
+
+
 def count_rows(data: bytes) -> int:
-    """Data rows in a CSV file's bytes (a quoted line break does not start a row); 0 when the
-    bytes are not text."""
+    """Data rows in a CSV file's bytes (a quoted line break does not start a row; a header line
+    is not a row); 0 when the bytes are not text."""
     try:
         text = decode(data).text
     except DatasetError:
         return 0
-    return max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
+    records = sum(1 for _ in csv.reader(io.StringIO(text)))
+    return max(records - (1 if detect_layout(text).header else 0), 0)
 
 
 def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
@@ -67,17 +131,21 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     become nullable integers, Sales, Discount and Profit floats. A cell that is not a number
     becomes missing and is counted in the returned facts. Postal codes are five-digit text: a
     code that lost its leading zero (5408) gets it back (05408).
+
+    A file without a header line is read by its number of fields: 21 are the usual columns in
+    order, 19 the older layout without Row ID and Country, which get 1, 2, … in file order and
+    "United States".
     """
     decoded = decode(data)
     if not decoded.text.strip():
         raise DatasetError("the file is empty; expected a header line and rows of orders")
-    try:
-        delimiter = csv.Sniffer().sniff(decoded.text.split("\n", 1)[0], delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
+    layout = detect_layout(decoded.text)
+    names = None if layout.header else headerless_columns(layout.fields)
     df = pd.read_csv(
         io.StringIO(decoded.text),
-        sep=delimiter,
+        sep=layout.delimiter,
+        header=0 if layout.header else None,
+        names=names,
         dtype=str,
         keep_default_na=False,
         na_values=[""],
@@ -85,6 +153,14 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
         raise DatasetError("the file has a header line but no rows of orders")
+    if names is None:
+        described = "header"
+    elif names == config.LEGACY_COLUMNS:
+        row_ids = [str(i) for i in range(1, len(df) + 1)]
+        df = df.assign(**{"Row ID": row_ids, "Country": COUNTRY})[list(config.SUPERSTORE_COLUMNS)]
+        described = f"headerless {len(names)} columns (Row ID and Country added)"
+    else:
+        described = f"headerless {len(names)} columns"
     not_numeric = {}
     for column in config.NUMERIC_COLUMNS:
         if column not in df:
@@ -105,8 +181,9 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
         df["Postal Code"] = codes.where(~short_codes, codes.str.zfill(5))
         padded = int(short_codes.sum())
     facts = {
+        "layout": described,
         "encoding": decoded.encoding,
-        "delimiter": delimiter,
+        "delimiter": layout.delimiter,
         "rows": len(df),
         "columns": len(df.columns),
         "not_numeric_cells": not_numeric,

@@ -10,7 +10,14 @@ from superstore_assets import config, ingest
 HEADER = ",".join(config.SUPERSTORE_COLUMNS)
 
 
-def line(row_id=1, order="CA-2016-1", order_date="3/4/2016", ship_date="3/9/2016", **over):
+def line(
+    row_id=1,
+    order="CA-2016-1",
+    order_date="3/4/2016",
+    ship_date="3/9/2016",
+    columns=config.SUPERSTORE_COLUMNS,
+    **over,
+):
     values = {
         "Row ID": str(row_id),
         "Order ID": order,
@@ -35,11 +42,15 @@ def line(row_id=1, order="CA-2016-1", order_date="3/4/2016", ship_date="3/9/2016
         "Profit": "41.9136",
     }
     values.update(over)
-    return ",".join(values[c] for c in config.SUPERSTORE_COLUMNS)
+    return ",".join(values[c] for c in columns)
 
 
 def csv_bytes(*lines: str, encoding: str = "cp1252") -> bytes:
     return ("\n".join([HEADER, *lines]) + "\n").encode(encoding)
+
+
+def headerless_bytes(*lines: str, encoding: str = "cp1252") -> bytes:
+    return ("\n".join(lines) + "\n").encode(encoding)
 
 
 def test_decode_prefers_utf8_and_falls_back_to_cp1252():
@@ -55,6 +66,7 @@ def test_read_orders_types_and_text_kept_exactly():
         csv_bytes(line(), line(2, Sales="12.5", Quantity="3", **{"Customer Name": "Chloé Hale"}))
     )
     assert facts["rows"] == 2 and facts["columns"] == 21 and facts["encoding"] == "cp1252"
+    assert facts["layout"] == "header"
     assert list(df.columns) == list(config.SUPERSTORE_COLUMNS)
     assert str(df["Row ID"].dtype) == "Int64" and str(df["Quantity"].dtype) == "Int64"
     assert df["Sales"].tolist() == [261.96, 12.5]
@@ -203,3 +215,87 @@ def test_postal_codes_get_back_their_leading_zero():
     )
     assert df["Postal Code"].tolist() == ["05408", "05408", "90036"]
     assert facts["postal_codes_padded"] == 1
+
+
+def test_headerless_file_with_the_21_columns():
+    data = headerless_bytes(
+        line(7, order="CA-2016-152156", **{"Customer Name": "Chloé Hale", "Postal Code": "5408"}),
+        line(8, order="CA-2016-152157", order_date="11/8/2016", ship_date="11/11/2016"),
+    )
+    df, facts = ingest.read_orders(data)
+    assert facts["layout"] == "headerless 21 columns" and facts["encoding"] == "cp1252"
+    assert list(df.columns) == list(config.SUPERSTORE_COLUMNS)
+    assert df["Row ID"].tolist() == [7, 8]  # the first line is an order, not lost as a header
+    assert df["Order ID"].tolist() == ["CA-2016-152156", "CA-2016-152157"]
+    assert df.loc[0, "Customer Name"] == "Chloé Hale"
+    assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+    assert df.loc[0, "Postal Code"] == "05408" and facts["postal_codes_padded"] == 1
+    clean, _ = ingest.clean_orders(df)
+    assert clean["Order Date"].tolist() == [pd.Timestamp("2016-03-04"), pd.Timestamp("2016-11-08")]
+    assert ingest.count_rows(data) == 2
+
+
+def test_headerless_older_layout_gets_row_id_and_country():
+    legacy = config.LEGACY_COLUMNS
+    assert len(legacy) == 19 and "Row ID" not in legacy and "Country" not in legacy
+    data = headerless_bytes(
+        line(order="CA-2016-152156", columns=legacy, **{"Customer Name": "Chloé Hale"}),
+        line(order="CA-2016-152156", columns=legacy, Sales="731.94", Profit="219.582"),
+        line(
+            order="US-2015-108966",
+            order_date="10/11/2015",
+            ship_date="10/18/2015",
+            columns=legacy,
+            Profit="-383.031",
+        ),
+    )
+    assert data.splitlines()[0].count(b",") == 19  # 18 separators and the quoted comma
+    df, facts = ingest.read_orders(data)
+    assert facts["layout"] == "headerless 19 columns (Row ID and Country added)"
+    assert facts["rows"] == 3 and facts["columns"] == 21 and facts["extra_columns"] == []
+    assert list(df.columns) == list(config.SUPERSTORE_COLUMNS)
+    assert df["Row ID"].tolist() == [1, 2, 3] and str(df["Row ID"].dtype) == "Int64"
+    assert df["Country"].tolist() == ["United States"] * 3
+    assert df["Sales"].tolist() == [261.96, 731.94, 261.96]
+    assert df.loc[0, "Customer Name"] == "Chloé Hale"
+    assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+    clean, counts = ingest.clean_orders(df)
+    assert counts["date_format"] == config.DATE_FORMAT and counts["rows"] == 3
+    assert clean["Ship Date"].tolist()[2] == pd.Timestamp("2015-10-18")
+    assert clean[config.TARGET].tolist() == [True, True, False]
+    assert ingest.build_features(clean)["shipping_days"].tolist() == [5.0, 5.0, 7.0]
+    assert ingest.count_rows(data) == 3
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_headerless_older_layout_with_semicolons_or_tabs(delimiter):
+    # A product name's comma left unquoted, as spreadsheets write it when commas do not delimit.
+    text = line(order="CA-2016-152156", columns=config.LEGACY_COLUMNS, **{"Postal Code": "5408"})
+    text = text.replace(",", delimiter).replace(
+        f'"Bush Somerset Collection Bookcase{delimiter} Black"',
+        "Bush Somerset Collection Bookcase, Black",
+    )
+    df, facts = ingest.read_orders(headerless_bytes(text, text, encoding="utf-8"))
+    assert facts["delimiter"] == delimiter and facts["encoding"] == "utf-8"
+    assert facts["layout"] == "headerless 19 columns (Row ID and Country added)"
+    assert df["Row ID"].tolist() == [1, 2]
+    assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+    assert df.loc[0, "Postal Code"] == "05408" and df.loc[0, "Profit"] == 41.9136
+
+
+def test_headerless_file_with_another_number_of_fields_is_refused():
+    columns = [c for c in config.LEGACY_COLUMNS if c not in ("Customer Name", "Product Name")]
+    data = headerless_bytes(line(order="CA-2016-152156", columns=columns))
+    with pytest.raises(ingest.DatasetError) as refused:
+        ingest.read_orders(data)
+    assert str(refused.value) == (
+        "the file has no header line and its first line has 17 fields; without a header it must "
+        "hold the 21 Superstore columns in their usual order, or the older layout's 19 (the "
+        "same without Row ID and Country)"
+    )
+
+
+def test_a_first_line_of_other_names_is_still_a_header():
+    df, facts = ingest.read_orders(b"Order,Amount\nCA-2016-152156,12.5\n")
+    assert facts["layout"] == "header" and list(df.columns) == ["Order", "Amount"]
+    assert ingest.missing_columns(df)[:2] == ["Row ID", "Order ID"]

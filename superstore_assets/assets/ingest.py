@@ -132,6 +132,7 @@ def orders_raw(context: AssetExecutionContext, dataset: DatasetResource):
             "dataset_sha256": fingerprint["sha256"],
             "rows": MetadataValue.int(facts["rows"]),
             "columns": MetadataValue.int(facts["columns"]),
+            "layout": facts["layout"],
             "encoding": facts["encoding"],
             "delimiter": facts["delimiter"],
             "not_numeric_cells": MetadataValue.json(facts["not_numeric_cells"]),
