@@ -177,7 +177,7 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     if "Postal Code" in df:
         # US ZIP codes have five digits; spreadsheets drop the leading zero (5408 for 05408).
         codes = df["Postal Code"].str.strip()
-        short_codes = codes.str.fullmatch(r"\d{1,4}").fillna(False).astype(bool)
+        short_codes = codes.str.fullmatch(r"\d{1,4}", na=False).astype(bool)
         df["Postal Code"] = codes.where(~short_codes, codes.str.zfill(5))
         padded = int(short_codes.sum())
     facts = {
