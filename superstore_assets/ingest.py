@@ -16,6 +16,7 @@ import pandas as pd
 from superstore_assets import config
 
 DELIMITERS = ",;\t"
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 # An Order ID as the Superstore file writes it (CA-2016-152156). A first line that holds one and
 # no column name is data, not a header.
 ORDER_ID = re.compile(r"[A-Z]{2}-\d{4}-\d+")
@@ -113,6 +114,27 @@ def headerless_columns(fields: int) -> tuple[str, ...]:
     )
 
 
+def describe_extra_fields(line: int, fields: int, expected: int, layout: Layout) -> str:
+    """The sentence for a row with more fields than the first line, which pandas cannot place."""
+    first = "header line" if layout.header else "first line"
+    return (
+        f"line {line} has {fields} fields where the {first} has {expected}; a cell that holds "
+        f"a {DELIMITER_NAMES[layout.delimiter]} must be in quotes"
+    )
+
+
+def describe_parser_error(error: pd.errors.ParserError, layout: Layout) -> str:
+    """The sentence for a file pandas cannot tokenize, from the reason pandas gives."""
+    reason = str(error).removeprefix("Error tokenizing data. C error: ").strip() or "no reason"
+    if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", reason):
+        expected, line, fields = map(int, found.groups())
+        return describe_extra_fields(line, fields, expected, layout)
+    if found := re.search(r"EOF inside string starting at row (\d+)", reason):
+        line = int(found.group(1)) + 1
+        return f"a quote opened on line {line} is never closed, so the rest of the file is one cell"
+    return f"the file cannot be read as CSV ({reason.splitlines()[0]})"
+
+
 def count_rows(data: bytes) -> int:
     """Data rows in a CSV file's bytes (a quoted line break does not start a row; a header line
     is not a row); 0 when the bytes are not text."""
@@ -122,6 +144,16 @@ def count_rows(data: bytes) -> int:
         return 0
     records = sum(1 for _ in csv.reader(io.StringIO(text)))
     return max(records - (1 if detect_layout(text).header else 0), 0)
+
+
+def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
+    """The cells as read_orders types the column: whole numbers an Int64 holds for Row ID and
+    Quantity (2.5, inf and 1e20 are not counts), floats for the others; anything else missing."""
+    values = pd.to_numeric(cells, errors="coerce")
+    if column in ("Row ID", "Quantity"):
+        whole = (values == values.round()) & (values.abs() < 2**63)
+        return values.where(whole).astype("Int64")
+    return values.astype("float64")
 
 
 def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
@@ -141,15 +173,23 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
         raise DatasetError("the file is empty; expected a header line and rows of orders")
     layout = detect_layout(decoded.text)
     names = None if layout.header else headerless_columns(layout.fields)
-    df = pd.read_csv(
-        io.StringIO(decoded.text),
-        sep=layout.delimiter,
-        header=0 if layout.header else None,
-        names=names,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-    )
+    try:
+        df = pd.read_csv(
+            io.StringIO(decoded.text),
+            sep=layout.delimiter,
+            header=0 if layout.header else None,
+            names=names,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except pd.errors.ParserError as error:
+        raise DatasetError(describe_parser_error(error, layout)) from error
+    if not isinstance(df.index, pd.RangeIndex):
+        # pandas takes a first row longer than the header for row labels and the rest shifted.
+        fields = df.index.nlevels + len(df.columns)
+        line = 2 if layout.header else 1
+        raise DatasetError(describe_extra_fields(line, fields, len(df.columns), layout))
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
         raise DatasetError("the file has a header line but no rows of orders")
@@ -166,11 +206,7 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
         if column not in df:
             continue
         raw = df[column].str.strip()
-        values = pd.to_numeric(raw, errors="coerce")
-        if column in ("Row ID", "Quantity"):
-            values = values.where(values == values.round()).astype("Int64")
-        else:
-            values = values.astype("float64")
+        values = parse_numbers(column, raw)
         not_numeric[column] = int((values.isna() & raw.notna()).sum())
         df[column] = values
     padded = 0

@@ -299,3 +299,40 @@ def test_a_first_line_of_other_names_is_still_a_header():
     df, facts = ingest.read_orders(b"Order,Amount\nCA-2016-152156,12.5\n")
     assert facts["layout"] == "header" and list(df.columns) == ["Order", "Amount"]
     assert ingest.missing_columns(df)[:2] == ["Row ID", "Order ID"]
+
+
+# Found by the property tests in test_ingest_properties.py: each raised a pandas error or
+# misread the file before.
+
+
+def test_a_row_with_an_unquoted_delimiter_is_refused():
+    with pytest.raises(ingest.DatasetError) as refused:  # was pandas' ParserError
+        ingest.read_orders(csv_bytes(line(1), line(2, **{"Customer Name": "Gute, Claire"})))
+    assert str(refused.value) == (
+        "line 3 has 22 fields where the header line has 21; a cell that holds a comma must be "
+        "in quotes"
+    )
+
+
+def test_a_first_row_longer_than_the_header_is_refused_not_shifted():
+    # pandas took the extra leading field for row labels and read every column one off.
+    data = csv_bytes(line(1, **{"Customer Name": "Gute, Claire"}), line(2))
+    with pytest.raises(ingest.DatasetError, match=r"^line 2 has 22 fields where the header line"):
+        ingest.read_orders(data)
+
+
+def test_a_quote_never_closed_is_refused():
+    data = csv_bytes(line(1), line(2, **{"Product Name": '"Bush Somerset'}))
+    with pytest.raises(ingest.DatasetError) as refused:  # was pandas' ParserError
+        ingest.read_orders(data)
+    assert str(refused.value) == (
+        "a quote opened on line 3 is never closed, so the rest of the file is one cell"
+    )
+
+
+def test_counts_too_large_for_an_integer_are_not_numbers():
+    df, facts = ingest.read_orders(  # was OverflowError and TypeError casting to Int64
+        csv_bytes(line(1, Quantity="inf"), line(2, Quantity="99999999999999999999"), line(3))
+    )
+    assert df["Quantity"].isna().tolist() == [True, True, False]
+    assert facts["not_numeric_cells"]["Quantity"] == 2
