@@ -273,30 +273,60 @@ def add_target(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**{config.TARGET: df["Profit"] > 0})
 
 
+def ensure_numeric(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its numeric columns as numbers, as `read_orders` gives them.
+
+    A frame built elsewhere may hold them as text or Python objects: numbers written as text
+    are converted and blank cells become missing, as in a file; other text is refused, since
+    it is not known what it meant.
+    """
+    for column in config.NUMERIC_COLUMNS:
+        if pd.api.types.is_numeric_dtype(df[column]):
+            continue
+        blank = df[column].map(lambda cell: isinstance(cell, str) and not cell.strip())
+        cells = df[column].mask(blank.astype(bool))
+        text = cells[pd.to_numeric(cells, errors="coerce").isna() & cells.notna()]
+        if not text.empty:
+            raise DatasetError(
+                f"the {column} column holds text, not numbers (for example {text.iloc[0]!r}); "
+                "read the file with read_orders, which counts such cells and leaves them empty"
+            )
+        df[column] = parse_numbers(column, cells)
+    return df
+
+
 def clean_orders(
     raw: pd.DataFrame, date_format: str = "auto"
 ) -> tuple[pd.DataFrame, dict[str, int | str]]:
-    """Dates parsed, target added, rows without a target and exact duplicate lines dropped.
+    """Dates parsed, target added, rows without a target and duplicate lines dropped.
 
-    Returns the clean frame and, per rule, how many rows it touched (and the date format).
+    A duplicate is the same line under another Row ID, its dates compared once parsed: 1/4/2016
+    and 01/04/2016 are one day. Returns the clean frame and, per rule, how many rows it touched
+    (and the date format).
     """
-    df = raw.copy()
-    counts: dict[str, int | str] = {}
+    missing = missing_columns(raw)
+    if missing:
+        raise DatasetError(f"the orders lack columns the pipeline needs: {', '.join(missing)}")
+    df = ensure_numeric(raw.copy())
     has_profit = df["Profit"].notna()
-    counts["dropped_missing_profit"] = int((~has_profit).sum())
     df = df[has_profit]
-    content = [c for c in df.columns if c != "Row ID"]
-    duplicated = df.duplicated(subset=content, keep="first")
-    counts["dropped_duplicates"] = int(duplicated.sum())
-    df = df[~duplicated]
     fmt = detect_date_format(pd.concat([df[c] for c in config.DATE_COLUMNS]), date_format)
-    counts["date_format"] = fmt
+    unparsed = {}
     for column in config.DATE_COLUMNS:
         parsed = parse_dates(df[column], fmt)
-        counts[f"unparsed_{column.lower().replace(' ', '_')}"] = int(
-            (parsed.isna() & df[column].notna()).sum()
-        )
+        unparsed[column] = parsed.isna() & df[column].notna()
         df[column] = parsed
+    content = [c for c in df.columns if c != "Row ID"]
+    duplicated = df.duplicated(subset=content, keep="first")
+    df = df[~duplicated]
+    counts: dict[str, int | str] = {
+        "dropped_missing_profit": int((~has_profit).sum()),
+        "dropped_duplicates": int(duplicated.sum()),
+        "date_format": fmt,
+    }
+    for column in config.DATE_COLUMNS:
+        rule = f"unparsed_{column.lower().replace(' ', '_')}"
+        counts[rule] = int(unparsed[column][~duplicated].sum())
     for column in ("Sales", "Quantity", "Discount"):
         counts[f"missing_{column.lower()}"] = int(df[column].isna().sum())
     df = add_target(df).reset_index(drop=True)

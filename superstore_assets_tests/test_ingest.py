@@ -336,3 +336,38 @@ def test_counts_too_large_for_an_integer_are_not_numbers():
     )
     assert df["Quantity"].isna().tolist() == [True, True, False]
     assert facts["not_numeric_cells"]["Quantity"] == 2
+
+
+def test_clean_orders_refuses_a_frame_without_the_columns_it_needs():
+    raw, _ = ingest.read_orders(csv_bytes(line(1)))
+    with pytest.raises(ingest.DatasetError) as refused:  # was KeyError: 'Profit'
+        ingest.clean_orders(raw.drop(columns=["Profit", "Region"]))
+    assert str(refused.value) == "the orders lack columns the pipeline needs: Region, Profit"
+
+
+def test_clean_orders_reads_numbers_written_as_text_and_refuses_other_text():
+    raw, _ = ingest.read_orders(csv_bytes(line(1), line(2, order="CA-2016-2", Profit="-5")))
+    as_text = raw.astype({"Row ID": object, "Profit": object})
+    as_text["Row ID"] = ["1", "2"]
+    as_text["Profit"] = ["41.9136", " "]  # a blank cell is missing, as in a file
+    clean, counts = ingest.clean_orders(as_text)
+    assert clean["Profit"].tolist() == [41.9136] and counts["dropped_missing_profit"] == 1
+    assert str(clean["Row ID"].dtype) == "Int64"
+    as_text["Profit"] = ["41.9136", "#DIV/0!"]
+    with pytest.raises(ingest.DatasetError, match=r"Profit column holds text.*'#DIV/0!'"):
+        ingest.clean_orders(as_text)  # was TypeError: '>' not supported between str and int
+
+
+def test_clean_orders_of_no_rows_is_typed():
+    clean, counts = ingest.clean_orders(pd.DataFrame(columns=list(config.SUPERSTORE_COLUMNS)))
+    assert counts["rows"] == 0 and list(clean.columns)[-1] == config.TARGET
+    assert str(clean["Profit"].dtype) == "float64"  # was object, text
+    assert str(clean["Order Date"].dtype) == "datetime64[ns]"
+
+
+def test_duplicates_are_judged_on_parsed_dates():
+    raw, _ = ingest.read_orders(
+        csv_bytes(line(1, order_date="3/4/2016"), line(2, order_date="03/04/2016"))
+    )
+    clean, counts = ingest.clean_orders(raw)
+    assert counts["dropped_duplicates"] == 1 and clean["Row ID"].tolist() == [1]
