@@ -146,6 +146,20 @@ def count_rows(data: bytes) -> int:
     return max(records - (1 if detect_layout(text).header else 0), 0)
 
 
+def strip_column_names(columns: pd.Index) -> list[str]:
+    """The names without surrounding spaces; a name that repeats once stripped ("Sales" and
+    "Sales ") gets .1, .2, … as pandas numbers a name repeated exactly, so that each is unique."""
+    names: list[str] = []
+    for column in columns:
+        name = base = str(column).strip()
+        repeat = 0
+        while name in names:
+            repeat += 1
+            name = f"{base}.{repeat}"
+        names.append(name)
+    return names
+
+
 def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
     """The cells as read_orders types the column: whole numbers an Int64 holds for Row ID and
     Quantity (2.5, inf and 1e20 are not counts), floats for the others; anything else missing."""
@@ -190,7 +204,7 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
         fields = df.index.nlevels + len(df.columns)
         line = 2 if layout.header else 1
         raise DatasetError(describe_extra_fields(line, fields, len(df.columns), layout))
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = strip_column_names(df.columns)
     if df.empty:
         raise DatasetError("the file has a header line but no rows of orders")
     if names is None:

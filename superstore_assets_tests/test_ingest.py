@@ -371,3 +371,10 @@ def test_duplicates_are_judged_on_parsed_dates():
     )
     clean, counts = ingest.clean_orders(raw)
     assert counts["dropped_duplicates"] == 1 and clean["Row ID"].tolist() == [1]
+
+
+def test_a_name_repeated_with_spaces_is_numbered_like_an_exact_repeat():
+    for repeat in ("Sales", " Sales "):  # the second was AttributeError: no attribute 'str'
+        data = (HEADER + f",{repeat}\n" + line() + ",99\n").encode()
+        df, facts = ingest.read_orders(data)
+        assert df["Sales"].tolist() == [261.96] and facts["extra_columns"] == ["Sales.1"]
