@@ -56,4 +56,4 @@ lock: $(BIN)/.installed
 		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) storage .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) storage .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -34,6 +34,10 @@ SUPERSTORE_COLUMNS: tuple[str, ...] = (
     "Discount",
     "Profit",
 )
+# The older 19-column layout, written without a header line: the 21 without Row ID and Country.
+LEGACY_COLUMNS: tuple[str, ...] = tuple(
+    c for c in SUPERSTORE_COLUMNS if c not in ("Row ID", "Country")
+)
 NUMERIC_COLUMNS: tuple[str, ...] = ("Row ID", "Sales", "Quantity", "Discount", "Profit")
 DATE_COLUMNS: tuple[str, ...] = ("Order Date", "Ship Date")
 TEXT_COLUMNS: tuple[str, ...] = tuple(

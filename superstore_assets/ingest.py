@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from superstore_assets import config
+
+DELIMITERS = ",;\t"
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+# An Order ID as the Superstore file writes it (CA-2016-152156). A first line that holds one and
+# no column name is data, not a header.
+ORDER_ID = re.compile(r"[A-Z]{2}-\d{4}-\d+")
+# Every line of the Superstore file is in the United States; the older layout leaves it out.
+COUNTRY = "United States"
 
 
 class DatasetError(ValueError):
@@ -50,14 +59,115 @@ def decode(data: bytes) -> Decoded:
     )
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How a file lays out its columns: its delimiter, and whether its first line names them."""
+
+    delimiter: str
+    header: bool
+    fields: int  # in the first line
+
+
+def split_first_record(text: str, delimiter: str) -> list[str]:
+    """The first record's fields, stripped (a quoted line break stays inside its field)."""
+    try:
+        return [
+            field.strip() for field in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        ]
+    except csv.Error:
+        return []
+
+
+def detect_layout(text: str) -> Layout:
+    """The delimiter, and whether the first line is a header or already a line of orders.
+
+    It is an order when none of its fields is a Superstore column name and one is an Order ID.
+    The sniffer reads a header line well, but on a line of data it can take the comma inside a
+    product name for the delimiter; there the delimiter that cuts the line into the most fields
+    wins.
+    """
+    try:
+        sniffed = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ","
+    fields = split_first_record(text, sniffed)
+    if not set(fields) & set(config.SUPERSTORE_COLUMNS):
+        splits = {d: split_first_record(text, d) for d in DELIMITERS}
+        data = [d for d, split in splits.items() if any(ORDER_ID.fullmatch(f) for f in split)]
+        if data:
+            delimiter = max(data, key=lambda d: (len(splits[d]), d == sniffed))
+            return Layout(delimiter=delimiter, header=False, fields=len(splits[delimiter]))
+    return Layout(delimiter=sniffed, header=True, fields=len(fields))
+
+
+def headerless_columns(fields: int) -> tuple[str, ...]:
+    """The column names of a file without a header line, known from its number of fields."""
+    if fields == len(config.SUPERSTORE_COLUMNS):
+        return config.SUPERSTORE_COLUMNS
+    if fields == len(config.LEGACY_COLUMNS):
+        return config.LEGACY_COLUMNS
+    raise DatasetError(
+        f"the file has no header line and its first line has {fields} fields; without a header "
+        f"it must hold the {len(config.SUPERSTORE_COLUMNS)} Superstore columns in their usual "
+        f"order, or the older layout's {len(config.LEGACY_COLUMNS)} (the same without Row ID "
+        "and Country)"
+    )
+
+
+def describe_extra_fields(line: int, fields: int, expected: int, layout: Layout) -> str:
+    """The sentence for a row with more fields than the first line, which pandas cannot place."""
+    first = "header line" if layout.header else "first line"
+    return (
+        f"line {line} has {fields} fields where the {first} has {expected}; a cell that holds "
+        f"a {DELIMITER_NAMES[layout.delimiter]} must be in quotes"
+    )
+
+
+def describe_parser_error(error: pd.errors.ParserError, layout: Layout) -> str:
+    """The sentence for a file pandas cannot tokenize, from the reason pandas gives."""
+    reason = str(error).removeprefix("Error tokenizing data. C error: ").strip() or "no reason"
+    if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", reason):
+        expected, line, fields = map(int, found.groups())
+        return describe_extra_fields(line, fields, expected, layout)
+    if found := re.search(r"EOF inside string starting at row (\d+)", reason):
+        line = int(found.group(1)) + 1
+        return f"a quote opened on line {line} is never closed, so the rest of the file is one cell"
+    return f"the file cannot be read as CSV ({reason.splitlines()[0]})"
+
+
 def count_rows(data: bytes) -> int:
-    """Data rows in a CSV file's bytes (a quoted line break does not start a row); 0 when the
-    bytes are not text."""
+    """Data rows in a CSV file's bytes (a quoted line break does not start a row; a header line
+    is not a row); 0 when the bytes are not text."""
     try:
         text = decode(data).text
     except DatasetError:
         return 0
-    return max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
+    records = sum(1 for _ in csv.reader(io.StringIO(text)))
+    return max(records - (1 if detect_layout(text).header else 0), 0)
+
+
+def strip_column_names(columns: pd.Index) -> list[str]:
+    """The names without surrounding spaces; a name that repeats once stripped ("Sales" and
+    "Sales ") gets .1, .2, … as pandas numbers a name repeated exactly, so that each is unique."""
+    names: list[str] = []
+    for column in columns:
+        name = base = str(column).strip()
+        repeat = 0
+        while name in names:
+            repeat += 1
+            name = f"{base}.{repeat}"
+        names.append(name)
+    return names
+
+
+def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
+    """The cells as read_orders types the column: whole numbers an Int64 holds for Row ID and
+    Quantity (2.5, inf and 1e20 are not counts), floats for the others; anything else missing."""
+    values = pd.to_numeric(cells, errors="coerce")
+    if column in ("Row ID", "Quantity"):
+        whole = (values == values.round()) & (values.abs() < 2**63)
+        return values.where(whole).astype("Int64")
+    return values.astype("float64")
 
 
 def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
@@ -67,46 +177,63 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     become nullable integers, Sales, Discount and Profit floats. A cell that is not a number
     becomes missing and is counted in the returned facts. Postal codes are five-digit text: a
     code that lost its leading zero (5408) gets it back (05408).
+
+    A file without a header line is read by its number of fields: 21 are the usual columns in
+    order, 19 the older layout without Row ID and Country, which get 1, 2, … in file order and
+    "United States".
     """
     decoded = decode(data)
     if not decoded.text.strip():
         raise DatasetError("the file is empty; expected a header line and rows of orders")
+    layout = detect_layout(decoded.text)
+    names = None if layout.header else headerless_columns(layout.fields)
     try:
-        delimiter = csv.Sniffer().sniff(decoded.text.split("\n", 1)[0], delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
-    df = pd.read_csv(
-        io.StringIO(decoded.text),
-        sep=delimiter,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-    )
-    df.columns = [str(c).strip() for c in df.columns]
+        df = pd.read_csv(
+            io.StringIO(decoded.text),
+            sep=layout.delimiter,
+            header=0 if layout.header else None,
+            names=names,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except pd.errors.ParserError as error:
+        raise DatasetError(describe_parser_error(error, layout)) from error
+    if not isinstance(df.index, pd.RangeIndex):
+        # pandas takes a first row longer than the header for row labels and the rest shifted.
+        fields = df.index.nlevels + len(df.columns)
+        line = 2 if layout.header else 1
+        raise DatasetError(describe_extra_fields(line, fields, len(df.columns), layout))
+    df.columns = strip_column_names(df.columns)
     if df.empty:
         raise DatasetError("the file has a header line but no rows of orders")
+    if names is None:
+        described = "header"
+    elif names == config.LEGACY_COLUMNS:
+        row_ids = [str(i) for i in range(1, len(df) + 1)]
+        df = df.assign(**{"Row ID": row_ids, "Country": COUNTRY})[list(config.SUPERSTORE_COLUMNS)]
+        described = f"headerless {len(names)} columns (Row ID and Country added)"
+    else:
+        described = f"headerless {len(names)} columns"
     not_numeric = {}
     for column in config.NUMERIC_COLUMNS:
         if column not in df:
             continue
         raw = df[column].str.strip()
-        values = pd.to_numeric(raw, errors="coerce")
-        if column in ("Row ID", "Quantity"):
-            values = values.where(values == values.round()).astype("Int64")
-        else:
-            values = values.astype("float64")
+        values = parse_numbers(column, raw)
         not_numeric[column] = int((values.isna() & raw.notna()).sum())
         df[column] = values
     padded = 0
     if "Postal Code" in df:
         # US ZIP codes have five digits; spreadsheets drop the leading zero (5408 for 05408).
         codes = df["Postal Code"].str.strip()
-        short_codes = codes.str.fullmatch(r"\d{1,4}").fillna(False).astype(bool)
+        short_codes = codes.str.fullmatch(r"\d{1,4}", na=False).astype(bool)
         df["Postal Code"] = codes.where(~short_codes, codes.str.zfill(5))
         padded = int(short_codes.sum())
     facts = {
+        "layout": described,
         "encoding": decoded.encoding,
-        "delimiter": delimiter,
+        "delimiter": layout.delimiter,
         "rows": len(df),
         "columns": len(df.columns),
         "not_numeric_cells": not_numeric,
@@ -160,30 +287,60 @@ def add_target(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**{config.TARGET: df["Profit"] > 0})
 
 
+def ensure_numeric(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its numeric columns as numbers, as `read_orders` gives them.
+
+    A frame built elsewhere may hold them as text or Python objects: numbers written as text
+    are converted and blank cells become missing, as in a file; other text is refused, since
+    it is not known what it meant.
+    """
+    for column in config.NUMERIC_COLUMNS:
+        if pd.api.types.is_numeric_dtype(df[column]):
+            continue
+        blank = df[column].map(lambda cell: isinstance(cell, str) and not cell.strip())
+        cells = df[column].mask(blank.astype(bool))
+        text = cells[pd.to_numeric(cells, errors="coerce").isna() & cells.notna()]
+        if not text.empty:
+            raise DatasetError(
+                f"the {column} column holds text, not numbers (for example {text.iloc[0]!r}); "
+                "read the file with read_orders, which counts such cells and leaves them empty"
+            )
+        df[column] = parse_numbers(column, cells)
+    return df
+
+
 def clean_orders(
     raw: pd.DataFrame, date_format: str = "auto"
 ) -> tuple[pd.DataFrame, dict[str, int | str]]:
-    """Dates parsed, target added, rows without a target and exact duplicate lines dropped.
+    """Dates parsed, target added, rows without a target and duplicate lines dropped.
 
-    Returns the clean frame and, per rule, how many rows it touched (and the date format).
+    A duplicate is the same line under another Row ID, its dates compared once parsed: 1/4/2016
+    and 01/04/2016 are one day. Returns the clean frame and, per rule, how many rows it touched
+    (and the date format).
     """
-    df = raw.copy()
-    counts: dict[str, int | str] = {}
+    missing = missing_columns(raw)
+    if missing:
+        raise DatasetError(f"the orders lack columns the pipeline needs: {', '.join(missing)}")
+    df = ensure_numeric(raw.copy())
     has_profit = df["Profit"].notna()
-    counts["dropped_missing_profit"] = int((~has_profit).sum())
     df = df[has_profit]
-    content = [c for c in df.columns if c != "Row ID"]
-    duplicated = df.duplicated(subset=content, keep="first")
-    counts["dropped_duplicates"] = int(duplicated.sum())
-    df = df[~duplicated]
     fmt = detect_date_format(pd.concat([df[c] for c in config.DATE_COLUMNS]), date_format)
-    counts["date_format"] = fmt
+    unparsed = {}
     for column in config.DATE_COLUMNS:
         parsed = parse_dates(df[column], fmt)
-        counts[f"unparsed_{column.lower().replace(' ', '_')}"] = int(
-            (parsed.isna() & df[column].notna()).sum()
-        )
+        unparsed[column] = parsed.isna() & df[column].notna()
         df[column] = parsed
+    content = [c for c in df.columns if c != "Row ID"]
+    duplicated = df.duplicated(subset=content, keep="first")
+    df = df[~duplicated]
+    counts: dict[str, int | str] = {
+        "dropped_missing_profit": int((~has_profit).sum()),
+        "dropped_duplicates": int(duplicated.sum()),
+        "date_format": fmt,
+    }
+    for column in config.DATE_COLUMNS:
+        rule = f"unparsed_{column.lower().replace(' ', '_')}"
+        counts[rule] = int(unparsed[column][~duplicated].sum())
     for column in ("Sales", "Quantity", "Discount"):
         counts[f"missing_{column.lower()}"] = int(df[column].isna().sum())
     df = add_target(df).reset_index(drop=True)

@@ -10,7 +10,14 @@ from superstore_assets import config, ingest
 HEADER = ",".join(config.SUPERSTORE_COLUMNS)
 
 
-def line(row_id=1, order="CA-2016-1", order_date="3/4/2016", ship_date="3/9/2016", **over):
+def line(
+    row_id=1,
+    order="CA-2016-1",
+    order_date="3/4/2016",
+    ship_date="3/9/2016",
+    columns=config.SUPERSTORE_COLUMNS,
+    **over,
+):
     values = {
         "Row ID": str(row_id),
         "Order ID": order,
@@ -35,11 +42,15 @@ def line(row_id=1, order="CA-2016-1", order_date="3/4/2016", ship_date="3/9/2016
         "Profit": "41.9136",
     }
     values.update(over)
-    return ",".join(values[c] for c in config.SUPERSTORE_COLUMNS)
+    return ",".join(values[c] for c in columns)
 
 
 def csv_bytes(*lines: str, encoding: str = "cp1252") -> bytes:
     return ("\n".join([HEADER, *lines]) + "\n").encode(encoding)
+
+
+def headerless_bytes(*lines: str, encoding: str = "cp1252") -> bytes:
+    return ("\n".join(lines) + "\n").encode(encoding)
 
 
 def test_decode_prefers_utf8_and_falls_back_to_cp1252():
@@ -55,6 +66,7 @@ def test_read_orders_types_and_text_kept_exactly():
         csv_bytes(line(), line(2, Sales="12.5", Quantity="3", **{"Customer Name": "Chloé Hale"}))
     )
     assert facts["rows"] == 2 and facts["columns"] == 21 and facts["encoding"] == "cp1252"
+    assert facts["layout"] == "header"
     assert list(df.columns) == list(config.SUPERSTORE_COLUMNS)
     assert str(df["Row ID"].dtype) == "Int64" and str(df["Quantity"].dtype) == "Int64"
     assert df["Sales"].tolist() == [261.96, 12.5]
@@ -203,3 +215,166 @@ def test_postal_codes_get_back_their_leading_zero():
     )
     assert df["Postal Code"].tolist() == ["05408", "05408", "90036"]
     assert facts["postal_codes_padded"] == 1
+
+
+def test_headerless_file_with_the_21_columns():
+    data = headerless_bytes(
+        line(7, order="CA-2016-152156", **{"Customer Name": "Chloé Hale", "Postal Code": "5408"}),
+        line(8, order="CA-2016-152157", order_date="11/8/2016", ship_date="11/11/2016"),
+    )
+    df, facts = ingest.read_orders(data)
+    assert facts["layout"] == "headerless 21 columns" and facts["encoding"] == "cp1252"
+    assert list(df.columns) == list(config.SUPERSTORE_COLUMNS)
+    assert df["Row ID"].tolist() == [7, 8]  # the first line is an order, not lost as a header
+    assert df["Order ID"].tolist() == ["CA-2016-152156", "CA-2016-152157"]
+    assert df.loc[0, "Customer Name"] == "Chloé Hale"
+    assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+    assert df.loc[0, "Postal Code"] == "05408" and facts["postal_codes_padded"] == 1
+    clean, _ = ingest.clean_orders(df)
+    assert clean["Order Date"].tolist() == [pd.Timestamp("2016-03-04"), pd.Timestamp("2016-11-08")]
+    assert ingest.count_rows(data) == 2
+
+
+def test_headerless_older_layout_gets_row_id_and_country():
+    legacy = config.LEGACY_COLUMNS
+    assert len(legacy) == 19 and "Row ID" not in legacy and "Country" not in legacy
+    data = headerless_bytes(
+        line(order="CA-2016-152156", columns=legacy, **{"Customer Name": "Chloé Hale"}),
+        line(order="CA-2016-152156", columns=legacy, Sales="731.94", Profit="219.582"),
+        line(
+            order="US-2015-108966",
+            order_date="10/11/2015",
+            ship_date="10/18/2015",
+            columns=legacy,
+            Profit="-383.031",
+        ),
+    )
+    assert data.splitlines()[0].count(b",") == 19  # 18 separators and the quoted comma
+    df, facts = ingest.read_orders(data)
+    assert facts["layout"] == "headerless 19 columns (Row ID and Country added)"
+    assert facts["rows"] == 3 and facts["columns"] == 21 and facts["extra_columns"] == []
+    assert list(df.columns) == list(config.SUPERSTORE_COLUMNS)
+    assert df["Row ID"].tolist() == [1, 2, 3] and str(df["Row ID"].dtype) == "Int64"
+    assert df["Country"].tolist() == ["United States"] * 3
+    assert df["Sales"].tolist() == [261.96, 731.94, 261.96]
+    assert df.loc[0, "Customer Name"] == "Chloé Hale"
+    assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+    clean, counts = ingest.clean_orders(df)
+    assert counts["date_format"] == config.DATE_FORMAT and counts["rows"] == 3
+    assert clean["Ship Date"].tolist()[2] == pd.Timestamp("2015-10-18")
+    assert clean[config.TARGET].tolist() == [True, True, False]
+    assert ingest.build_features(clean)["shipping_days"].tolist() == [5.0, 5.0, 7.0]
+    assert ingest.count_rows(data) == 3
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_headerless_older_layout_with_semicolons_or_tabs(delimiter):
+    # A product name's comma left unquoted, as spreadsheets write it when commas do not delimit.
+    text = line(order="CA-2016-152156", columns=config.LEGACY_COLUMNS, **{"Postal Code": "5408"})
+    text = text.replace(",", delimiter).replace(
+        f'"Bush Somerset Collection Bookcase{delimiter} Black"',
+        "Bush Somerset Collection Bookcase, Black",
+    )
+    df, facts = ingest.read_orders(headerless_bytes(text, text, encoding="utf-8"))
+    assert facts["delimiter"] == delimiter and facts["encoding"] == "utf-8"
+    assert facts["layout"] == "headerless 19 columns (Row ID and Country added)"
+    assert df["Row ID"].tolist() == [1, 2]
+    assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+    assert df.loc[0, "Postal Code"] == "05408" and df.loc[0, "Profit"] == 41.9136
+
+
+def test_headerless_file_with_another_number_of_fields_is_refused():
+    columns = [c for c in config.LEGACY_COLUMNS if c not in ("Customer Name", "Product Name")]
+    data = headerless_bytes(line(order="CA-2016-152156", columns=columns))
+    with pytest.raises(ingest.DatasetError) as refused:
+        ingest.read_orders(data)
+    assert str(refused.value) == (
+        "the file has no header line and its first line has 17 fields; without a header it must "
+        "hold the 21 Superstore columns in their usual order, or the older layout's 19 (the "
+        "same without Row ID and Country)"
+    )
+
+
+def test_a_first_line_of_other_names_is_still_a_header():
+    df, facts = ingest.read_orders(b"Order,Amount\nCA-2016-152156,12.5\n")
+    assert facts["layout"] == "header" and list(df.columns) == ["Order", "Amount"]
+    assert ingest.missing_columns(df)[:2] == ["Row ID", "Order ID"]
+
+
+# Found by the property tests in test_ingest_properties.py: each raised a pandas error or
+# misread the file before.
+
+
+def test_a_row_with_an_unquoted_delimiter_is_refused():
+    with pytest.raises(ingest.DatasetError) as refused:  # was pandas' ParserError
+        ingest.read_orders(csv_bytes(line(1), line(2, **{"Customer Name": "Gute, Claire"})))
+    assert str(refused.value) == (
+        "line 3 has 22 fields where the header line has 21; a cell that holds a comma must be "
+        "in quotes"
+    )
+
+
+def test_a_first_row_longer_than_the_header_is_refused_not_shifted():
+    # pandas took the extra leading field for row labels and read every column one off.
+    data = csv_bytes(line(1, **{"Customer Name": "Gute, Claire"}), line(2))
+    with pytest.raises(ingest.DatasetError, match=r"^line 2 has 22 fields where the header line"):
+        ingest.read_orders(data)
+
+
+def test_a_quote_never_closed_is_refused():
+    data = csv_bytes(line(1), line(2, **{"Product Name": '"Bush Somerset'}))
+    with pytest.raises(ingest.DatasetError) as refused:  # was pandas' ParserError
+        ingest.read_orders(data)
+    assert str(refused.value) == (
+        "a quote opened on line 3 is never closed, so the rest of the file is one cell"
+    )
+
+
+def test_counts_too_large_for_an_integer_are_not_numbers():
+    df, facts = ingest.read_orders(  # was OverflowError and TypeError casting to Int64
+        csv_bytes(line(1, Quantity="inf"), line(2, Quantity="99999999999999999999"), line(3))
+    )
+    assert df["Quantity"].isna().tolist() == [True, True, False]
+    assert facts["not_numeric_cells"]["Quantity"] == 2
+
+
+def test_clean_orders_refuses_a_frame_without_the_columns_it_needs():
+    raw, _ = ingest.read_orders(csv_bytes(line(1)))
+    with pytest.raises(ingest.DatasetError) as refused:  # was KeyError: 'Profit'
+        ingest.clean_orders(raw.drop(columns=["Profit", "Region"]))
+    assert str(refused.value) == "the orders lack columns the pipeline needs: Region, Profit"
+
+
+def test_clean_orders_reads_numbers_written_as_text_and_refuses_other_text():
+    raw, _ = ingest.read_orders(csv_bytes(line(1), line(2, order="CA-2016-2", Profit="-5")))
+    as_text = raw.astype({"Row ID": object, "Profit": object})
+    as_text["Row ID"] = ["1", "2"]
+    as_text["Profit"] = ["41.9136", " "]  # a blank cell is missing, as in a file
+    clean, counts = ingest.clean_orders(as_text)
+    assert clean["Profit"].tolist() == [41.9136] and counts["dropped_missing_profit"] == 1
+    assert str(clean["Row ID"].dtype) == "Int64"
+    as_text["Profit"] = ["41.9136", "#DIV/0!"]
+    with pytest.raises(ingest.DatasetError, match=r"Profit column holds text.*'#DIV/0!'"):
+        ingest.clean_orders(as_text)  # was TypeError: '>' not supported between str and int
+
+
+def test_clean_orders_of_no_rows_is_typed():
+    clean, counts = ingest.clean_orders(pd.DataFrame(columns=list(config.SUPERSTORE_COLUMNS)))
+    assert counts["rows"] == 0 and list(clean.columns)[-1] == config.TARGET
+    assert str(clean["Profit"].dtype) == "float64"  # was object, text
+    assert str(clean["Order Date"].dtype) == "datetime64[ns]"
+
+
+def test_duplicates_are_judged_on_parsed_dates():
+    raw, _ = ingest.read_orders(
+        csv_bytes(line(1, order_date="3/4/2016"), line(2, order_date="03/04/2016"))
+    )
+    clean, counts = ingest.clean_orders(raw)
+    assert counts["dropped_duplicates"] == 1 and clean["Row ID"].tolist() == [1]
+
+
+def test_a_name_repeated_with_spaces_is_numbered_like_an_exact_repeat():
+    for repeat in ("Sales", " Sales "):  # the second was AttributeError: no attribute 'str'
+        data = (HEADER + f",{repeat}\n" + line() + ",99\n").encode()
+        df, facts = ingest.read_orders(data)
+        assert df["Sales"].tolist() == [261.96] and facts["extra_columns"] == ["Sales.1"]

@@ -91,6 +91,7 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
         assert metadata(instance, "orders_raw")["stored_rows"] == 9994
         assert metadata(instance, "train_val_test")["stored_rows"] == 9993
         assert metadata(instance, "orders_raw")["encoding"] == "cp1252"
+        assert metadata(instance, "orders_raw")["layout"] == "header"
         clean = metadata(instance, "orders_clean")
         assert clean["rows"] == 9993 and clean["dropped_duplicates"] == 1
         split = metadata(instance, "train_val_test")

@@ -101,7 +101,8 @@ def versioned_asset(
     """
 
     def decorate(function: Callable) -> AssetsDefinition:
-        name = asset_arguments.pop("name", None) or function.__name__
+        arguments = dict(asset_arguments)
+        name = arguments.pop("name", None) or function.__name__
         components = code_components(function, checks, prepare)
         version = code_version(components)
         COMPONENTS[name] = components
@@ -166,14 +167,14 @@ def versioned_asset(
         compute.__signature__ = inspect.Signature([context_parameter, *parameters])
         compute.__name__ = name
         compute.__doc__ = function.__doc__
-        tags = {**asset_arguments.pop("op_tags", {}), storage.LAZY_INPUTS_TAG: "true"}
+        tags = {**arguments.pop("op_tags", {}), storage.LAZY_INPUTS_TAG: "true"}
         return asset(
             name=name,
             op_tags=tags,
             code_version=version,
             io_manager_key=IO_MANAGERS[kind],
             dagster_type=stored_type(dagster_type) if dagster_type is not None else None,
-            **asset_arguments,
+            **arguments,
         )(compute)
 
     return decorate

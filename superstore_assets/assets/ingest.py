@@ -167,6 +167,7 @@ def orders_raw(dataset: DatasetResource) -> Output[pd.DataFrame]:
         metadata={
             "rows": MetadataValue.int(facts["rows"]),
             "columns": MetadataValue.int(facts["columns"]),
+            "layout": facts["layout"],
             "encoding": facts["encoding"],
             "delimiter": facts["delimiter"],
             "not_numeric_cells": MetadataValue.json(facts["not_numeric_cells"]),
