@@ -77,3 +77,7 @@ def test_reuse_compares_with_the_input_versions_dagster_recorded(workspace):
         for event in again.get_asset_materialization_events():
             metadata = event.step_materialization_data.materialization.metadata
             assert "reused_from_run" in metadata, event.asset_key
+
+
+def test_instance_can_report_a_run_failed():
+    assert callable(DagsterInstance.report_run_failed)
