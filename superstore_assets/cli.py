@@ -44,16 +44,32 @@ class DatasetUnreadable(Exception):
     """The dataset file cannot be read; the message says which and how to fix it."""
 
 
-def observe(instance, definitions) -> tuple[str, str | None]:
+def _dataset():
+    """The dataset resource as the pipeline will see it (SUPERSTORE_DATASET, ..._DATE_FORMAT)."""
+    from superstore_assets.project import dataset_path
+    from superstore_assets.resources import DatasetResource, date_format_setting
+
+    return DatasetResource(path=dataset_path(), date_format=date_format_setting())
+
+
+def _graph(home: Path, dataset) -> tuple[list, object]:
+    """The asset graph's nodes for the stale status, from the cache when the code is unchanged."""
+    from superstore_assets.manifest import load_graph
+    from superstore_assets.project import storage_path
+    from superstore_assets.staleness import graph_nodes
+
+    return graph_nodes(load_graph(home), storage_path(), {"dataset": dataset})
+
+
+def observe(instance, dataset) -> tuple[str, str | None]:
     """Record an observation of the dataset file if its hash changed; return (new, previous)."""
     from dagster import AssetKey, AssetObservation, Failure
 
-    from superstore_assets.assets.ingest import dataset_fingerprint
     from superstore_assets.dagster_internals import DATA_VERSION_TAG
+    from superstore_assets.resources import dataset_fingerprint
     from superstore_assets.versioning import sha256_bytes
 
     key = AssetKey("superstore_csv")
-    dataset = definitions.resources["dataset"]
     try:
         data = dataset.read_bytes()
     except Failure as failure:
@@ -84,22 +100,21 @@ def _observed_line(path: str, version: str, previous: str | None) -> str:
 
 def status(args: argparse.Namespace) -> int:
     """Observe the dataset, then print one line per asset: fresh, stale or missing, and why."""
-    _setup(args)
+    home = _setup(args)
     from dagster import DagsterInstance
 
-    from superstore_assets.definitions import make_definitions
-    from superstore_assets.staleness import format_status, graph_nodes, resolve
+    from superstore_assets.staleness import format_status, resolve
 
-    definitions = make_definitions()
+    dataset = _dataset()
     with DagsterInstance.get() as instance:
         try:
-            version, previous = observe(instance, definitions)
+            version, previous = observe(instance, dataset)
         except DatasetUnreadable as error:
             print(f"superstore status: {error}", file=sys.stderr)
             return 2
-        nodes, source = graph_nodes(definitions)
+        nodes, source = _graph(home, dataset)
         statuses = resolve(instance, nodes, source, version)
-    print(_observed_line(definitions.resources["dataset"].path, version, previous))
+    print(_observed_line(dataset.path, version, previous))
     print(format_status(statuses))
     return 0
 
@@ -109,16 +124,14 @@ def observe_command(args: argparse.Namespace) -> int:
     _setup(args)
     from dagster import DagsterInstance
 
-    from superstore_assets.definitions import make_definitions
-
-    definitions = make_definitions()
+    dataset = _dataset()
     with DagsterInstance.get() as instance:
         try:
-            version, previous = observe(instance, definitions)
+            version, previous = observe(instance, dataset)
         except DatasetUnreadable as error:
             print(f"superstore observe: {error}", file=sys.stderr)
             return 2
-    print(_observed_line(definitions.resources["dataset"].path, version, previous))
+    print(_observed_line(dataset.path, version, previous))
     return 0
 
 
@@ -129,13 +142,12 @@ def materialize(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from superstore_assets.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
-    from superstore_assets.definitions import make_definitions
     from superstore_assets.locking import exclusive
     from superstore_assets.project import storage_path
     from superstore_assets.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN
-    from superstore_assets.staleness import graph_nodes, not_fresh, resolve
+    from superstore_assets.staleness import not_fresh, resolve
 
-    definitions = make_definitions()
+    dataset_resource = _dataset()
     storage = storage_path()
     started = time.perf_counter()
     with (
@@ -148,19 +160,21 @@ def materialize(args: argparse.Namespace) -> int:
                 "without finishing it (killed?); marked as failed. Its finished outputs stay."
             )
         try:
-            version, previous = observe(instance, definitions)
+            version, previous = observe(instance, dataset_resource)
         except DatasetUnreadable as error:
             print(f"superstore materialize: {error}", file=sys.stderr)
             return 2
-        nodes, source = graph_nodes(definitions)
+        nodes, source = _graph(home, dataset_resource)
         every = [node.key for node in nodes]
         selection = every if args.all else not_fresh(resolve(instance, nodes, source, version))
-        dataset = definitions.resources["dataset"].path
+        dataset = dataset_resource.path
         print(_observed_line(dataset, version, previous))
         if not selection:
             print(f"Nothing is stale: 0 computed, 0 reused, {len(every)} untouched.")
             return 0
-        job = definitions.resolve_job_def("superstore_pipeline")
+        from superstore_assets.definitions import make_definitions
+
+        job = make_definitions().resolve_job_def("superstore_pipeline")
         result = job.execute_in_process(
             instance=instance,
             asset_selection=selection,
@@ -229,18 +243,15 @@ def _waiting(holder: str) -> None:
 
 def gc(args: argparse.Namespace) -> int:
     """Delete stored versions beyond the newest N of each asset; the current one always stays."""
-    _setup(args)
+    home = _setup(args)
     from dagster import DagsterInstance
 
-    from superstore_assets.definitions import make_definitions
     from superstore_assets.gc import collect
-    from superstore_assets.staleness import graph_nodes
 
     if args.keep < 1:
         print("superstore gc: --keep must be at least 1 (the current version)", file=sys.stderr)
         return 2
-    definitions = make_definitions()
-    nodes, _ = graph_nodes(definitions)
+    nodes, _ = _graph(home, _dataset())
     with DagsterInstance.get() as instance:
         removed = collect(instance, nodes, keep=args.keep, dry_run=args.dry_run)
     verb = "Would remove" if args.dry_run else "Removed"

@@ -23,8 +23,8 @@ from dagster import (
 from superstore_assets.assets import eda, evaluation, ingest, models, report, split
 from superstore_assets.dagster_internals import DATA_VERSION_TAG
 from superstore_assets.project import dataset_path, storage_path
-from superstore_assets.resources import DatasetResource
-from superstore_assets.storage import StorageIOManager
+from superstore_assets.resources import DatasetResource, date_format_setting
+from superstore_assets.storage import STORAGE_FOLDERS, StorageIOManager
 from superstore_assets.versioning import sha256_file
 
 all_assets = [
@@ -40,15 +40,6 @@ all_assets = [
     *evaluation.result_figures,
     report.report,
 ]
-
-# Each kind of output has its IO manager and its folder under the storage root.
-STORAGE_FOLDERS = {
-    "io_manager": ("table", "tables"),
-    "json_io_manager": ("json", "metrics"),
-    "figure_io_manager": ("figure", "figures"),
-    "model_io_manager": ("model", "models"),
-    "report_io_manager": ("html", "report"),
-}
 
 
 def make_resources(
@@ -130,7 +121,7 @@ def make_definitions(
             dataset or dataset_path(),
             storage or storage_path(),
             previews,
-            os.environ.get("SUPERSTORE_DATE_FORMAT", "auto"),
+            date_format_setting(),
         ),
         executor=executor,
         jobs=[superstore_pipeline],

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from dagster import ConfigurableResource, Failure
 
 from superstore_assets.project import project_root
+from superstore_assets.versioning import sha256_bytes
+
+
+def date_format_setting() -> str:
+    """SUPERSTORE_DATE_FORMAT, else "auto" (month first or ISO, found by looking)."""
+    return os.environ.get("SUPERSTORE_DATE_FORMAT", "auto")
 
 
 class DatasetResource(ConfigurableResource):
@@ -46,3 +53,18 @@ def _read(path: str, mtime_ns: int, size: int) -> bytes:
     """The file's bytes, read once per change: a step that observes the file and the step
     that parses it share one read."""
     return Path(path).read_bytes()
+
+
+def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None = None) -> dict:
+    """What an observation of the dataset records: path, size, SHA-256 and rows (counted here
+    unless the caller has already parsed them)."""
+    from dagster import MetadataValue
+
+    from superstore_assets.ingest import count_rows  # pandas, so only when rows are counted
+
+    return {
+        "path": MetadataValue.path(str(dataset.resolved_path())),
+        "size_bytes": MetadataValue.int(len(data)),
+        "sha256": sha256_bytes(data),
+        "rows": MetadataValue.int(count_rows(data) if rows is None else rows),
+    }

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dagster import AssetKey, DagsterInstance, Definitions, EventLogEntry
+from dagster import AssetKey, DagsterInstance, EventLogEntry
 
 from superstore_assets.codeversion import changed_modules
 from superstore_assets.dagster_internals import DATA_VERSION_TAG, recorded_provenance
@@ -172,36 +172,30 @@ def not_fresh(statuses: Mapping[AssetKey, Status]) -> list[AssetKey]:
     return [key for key, status in statuses.items() if status.state != FRESH]
 
 
-def graph_nodes(definitions: Definitions) -> tuple[list[Node], AssetKey]:
-    """The materializable assets of the definitions in topological order, and the source key."""
-    from superstore_assets.assets.base import COMPONENTS
+def graph_nodes(
+    graph: dict, storage_root: str, resources: Mapping[str, object]
+) -> tuple[list[Node], AssetKey]:
+    """Nodes for the stale status from a described graph (see manifest.py), with the stores
+    under `storage_root` and the settings of the given resources (the dataset's date format)."""
+    from superstore_assets.storage import STORAGE_FOLDERS, confined
 
-    graph = definitions.resolve_asset_graph()
-    resources = definitions.resources or {}
-    nodes, source = [], None
-    for key in graph.toposorted_asset_keys:
-        asset_node = graph.get(key)
-        if not asset_node.is_materializable:
-            source = key
-            continue
-        assets_def = definitions.get_assets_def(key)
+    nodes = []
+    for described in graph["nodes"]:
         settings = {}
-        for resource_key in sorted(assets_def.required_resource_keys):
+        for resource_key in described["resources"]:
             declare = getattr(resources.get(resource_key), "output_settings", None)
             if callable(declare):
                 settings.update({f"{resource_key}.{k}": v for k, v in declare().items()})
-        manager = resources.get(assets_def.get_io_manager_key_for_asset_key(key))
-        store = VersionStore(manager.base_path, manager.kind) if hasattr(manager, "kind") else None
+        kind, folder = STORAGE_FOLDERS.get(described["io_manager"], (None, None))
+        store = VersionStore(confined(storage_root, folder), kind) if kind else None
         nodes.append(
             Node(
-                key=key,
-                parents=tuple(sorted(asset_node.parent_keys)),
-                code_version=asset_node.code_version,
-                components=COMPONENTS.get(key.path[-1], {}),
+                key=AssetKey.from_user_string(described["key"]),
+                parents=tuple(AssetKey.from_user_string(p) for p in described["parents"]),
+                code_version=described["code_version"],
+                components=described["components"],
                 settings=settings,
                 store=store,
             )
         )
-    if source is None:
-        raise ValueError("the definitions have no source asset")
-    return nodes, source
+    return nodes, AssetKey.from_user_string(graph["source"])

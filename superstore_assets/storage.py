@@ -28,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pandas as pd
 from dagster import (
     AssetKey,
     ConfigurableIOManager,
@@ -109,6 +108,14 @@ def _recorded_lineage(instance, key: AssetKey) -> str | None:
 
 
 StorageKind = Literal["table", "json", "figure", "model", "html"]
+# Each kind of output has its IO manager (by resource key) and its folder under the root.
+STORAGE_FOLDERS: dict[str, tuple[str, str]] = {
+    "io_manager": ("table", "tables"),
+    "json_io_manager": ("json", "metrics"),
+    "figure_io_manager": ("figure", "figures"),
+    "model_io_manager": ("model", "models"),
+    "report_io_manager": ("html", "report"),
+}
 # The file extension of each kind's content; a figure also keeps an HTML page and a PNG preview.
 EXTENSIONS: dict[str, str] = {
     "table": ".parquet",
@@ -144,6 +151,8 @@ def encode(kind: str, value: Any) -> bytes:
 def decode(kind: str, data: bytes) -> Any:
     """The value back from its bytes (a model only after its hash was checked: see load)."""
     if kind == "table":
+        import pandas as pd  # here, not at module load: `superstore status` never needs it
+
         return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
     if kind == "json":
         return json.loads(data)

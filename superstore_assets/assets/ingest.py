@@ -21,8 +21,7 @@ from superstore_assets import config, ingest, provenance
 from superstore_assets.assets.base import versioned_asset
 from superstore_assets.dagster_internals import DATA_VERSION_TAG, refresh_input_version, tag_run
 from superstore_assets.project import project_root
-from superstore_assets.resources import DatasetResource
-from superstore_assets.versioning import sha256_bytes
+from superstore_assets.resources import DatasetResource, dataset_fingerprint
 
 GROUP = "ingest"
 
@@ -43,17 +42,6 @@ SuperstoreOrders = create_dagster_pandas_dataframe_type(
         for name in config.SUPERSTORE_COLUMNS
     ],
 )
-
-
-def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None = None) -> dict:
-    """What an observation of the dataset records: path, size, SHA-256 and rows (counted here
-    unless the caller has already parsed them)."""
-    return {
-        "path": MetadataValue.path(str(dataset.resolved_path())),
-        "size_bytes": MetadataValue.int(len(data)),
-        "sha256": sha256_bytes(data),
-        "rows": MetadataValue.int(ingest.count_rows(data) if rows is None else rows),
-    }
 
 
 def tag_run_with_dataset(context, fingerprint: dict) -> None:
