@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DAGSTER_HOME
 
-.PHONY: run test lint format ui data lock clean help
+.PHONY: run test lint format ui data lock bench clean help
 
 help:
 	@echo "make run     materialize what is stale or missing on the bundled dataset"
@@ -20,6 +20,7 @@ help:
 	@echo "make ui      the Dagster UI on http://$(HOST):$(PORT)"
 	@echo "make data    regenerate data/superstore.csv and data/superstore_modified.csv"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+	@echo "make bench   time the pipeline against the notebook (BENCH_RUNS=5): bench/results.md"
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,11 @@ data: $(BIN)/.installed
 lock: $(BIN)/.installed
 	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+
+# Each story BENCH_RUNS times a side after a warm-up round; `make bench BENCH_RUNS=1` for a look.
+BENCH_RUNS ?= 5
+bench: $(BIN)/.installed
+	$(BIN)/python bench/run.py --runs $(BENCH_RUNS)
 
 clean:
 	rm -rf $(VENV) storage .pytest_cache .ruff_cache *.egg-info
