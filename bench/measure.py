@@ -28,6 +28,7 @@ class Sample:
     max_process_mb: float
     returncode: int
     log: str
+    timed_out: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -36,15 +37,21 @@ class Sample:
 class _TreePeak(threading.Thread):
     """Samples the resident memory of a process tree until stopped; keeps the largest sum."""
 
-    def __init__(self, pid: int, interval: float):
+    def __init__(self, pid: int, interval: float, timeout: float | None):
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.pid, self.interval, self.timeout = pid, interval, timeout
         self.peak = 0
+        self.timed_out = False
         self._done = threading.Event()
 
     def run(self) -> None:
+        started = time.perf_counter()
         while not self._done.is_set():
             self.peak = max(self.peak, _tree_rss(self.pid))
+            if self.timeout is not None and time.perf_counter() - started > self.timeout:
+                self.timed_out = True
+                _kill_tree(self.pid)
+                return
             self._done.wait(self.interval)
 
     def stop(self) -> int:
@@ -66,15 +73,34 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _kill_tree(pid: int) -> None:
+    """End the process and every process it started (a notebook's kernel has a session of
+    its own, so a process group would miss it)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [*root.children(recursive=True), root]
+    except psutil.Error:
+        return
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
 def measure(
-    command: list[str], cwd: Path, env: dict[str, str], log: Path, interval: float = 0.1
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    interval: float = 0.1,
+    timeout: float | None = None,
 ) -> Sample:
-    """Run `command` to its end, its output to `log`; time it and its memory."""
+    """Run `command` to its end (or, after `timeout` seconds, end it and every process it
+    started), its output to `log`; time it and its memory."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        sampler = _TreePeak(process.pid, interval)
+        sampler = _TreePeak(process.pid, interval, timeout)
         sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
@@ -87,4 +113,5 @@ def measure(
         max_process_mb=round(max_process / 1e6, 1),
         returncode=process.returncode,
         log=str(log),
+        timed_out=sampler.timed_out,
     )
