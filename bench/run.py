@@ -569,6 +569,7 @@ def write_chart(results: dict, path: Path) -> None:
         y=[s["ratio"] for s in scenarios],
         marker_color=["#2a9d8f" if s["passed"] else "#e76f51" for s in scenarios],
         text=[f"{s['ratio']:.2f}" for s in scenarios],
+        textposition="outside",
         row=2,
         col=1,
     )
