@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DAGSTER_HOME
 
-.PHONY: run test lint format ui data lock clean help
+.PHONY: run test lint format ui data lock bench bench-scale clean help
 
 help:
 	@echo "make run     materialize what is stale or missing on the bundled dataset"
@@ -20,6 +20,8 @@ help:
 	@echo "make ui      the Dagster UI on http://$(HOST):$(PORT)"
 	@echo "make data    regenerate data/superstore.csv and data/superstore_modified.csv"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+	@echo "make bench   time the pipeline against the notebook (BENCH_RUNS=5): bench/results.md"
+	@echo "make bench-scale  cold runs on 10x, 100x (1000x) generated data: bench/scale_results.md"
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +56,17 @@ data: $(BIN)/.installed
 lock: $(BIN)/.installed
 	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+
+# Each story BENCH_RUNS times a side after a warm-up round; `make bench BENCH_RUNS=1` for a look.
+BENCH_RUNS ?= 5
+bench: $(BIN)/.installed
+	$(BIN)/python bench/run.py --runs $(BENCH_RUNS)
+
+# Files of 10x, 100x and 1000x the bundled rows are generated into bench/data/ (kept, ignored by
+# git); sizes above BENCH_MAX_ROWS are skipped.
+BENCH_MAX_ROWS ?= 1000000
+bench-scale: $(BIN)/.installed
+	$(BIN)/python bench/scale.py --max-rows $(BENCH_MAX_ROWS)
 
 clean:
 	rm -rf $(VENV) storage .pytest_cache .ruff_cache .hypothesis *.egg-info

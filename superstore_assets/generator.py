@@ -6,6 +6,10 @@ margins differ by sub-category, shipping days follow the ship mode.
 
     python -m superstore_assets.generator            # data/superstore.csv and the modified copy
     python -m superstore_assets.generator --rows 100000 --out big.csv
+    python -m superstore_assets.generator --rows 10000000 --out huge.csv  # in chunks
+
+A file larger than --chunk-rows (default 200,000) is made and written chunk by chunk, each
+with its own seed, so that memory stays flat at any size.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from superstore_assets import config
 from superstore_assets.project import project_root
 
 ROWS = 9994
+CHUNK_ROWS = 200_000
+# Order numbers are six digits in the real file: 100000-169999, drawn without replacement; a
+# larger file, or a later chunk of one, draws from a range of its own beyond them.
+ORDER_NUMBERS = 70_000
+FIRST_ORDER_NUMBER = 100_000
 MODIFIED_ROWS = 52
 TEXT_EDITS = ("Ship Mode", "State", "Product Name", "Sub-Category", "Ship Mode", "Category")
 
@@ -184,8 +193,17 @@ def _us_date(dates: pd.Series) -> pd.Series:
     )
 
 
-def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
-    """A Superstore-shaped frame of `rows` order lines, the same for the same seed."""
+def make_superstore(
+    rows: int = ROWS,
+    seed: int = config.SEED,
+    first_row_id: int = 1,
+    first_order_number: int = FIRST_ORDER_NUMBER,
+) -> pd.DataFrame:
+    """A Superstore-shaped frame of `rows` order lines, the same for the same seed.
+
+    Row IDs count from `first_row_id`; order numbers are drawn from `order_number_span(rows)`
+    numbers from `first_order_number` on (so that chunks of one file share no order).
+    """
     rng = np.random.default_rng(seed)
 
     # Customers, each with a segment and a home place.
@@ -211,7 +229,8 @@ def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
     modes = list(SHIP_MODES)
     mode = _choice(rng, modes, [SHIP_MODES[m][0] for m in modes], n_orders)
     ship_days = np.array([_choice(rng, SHIP_MODES[m][1], SHIP_MODES[m][2], 1)[0] for m in mode])
-    order_numbers = rng.choice(np.arange(100000, 170000), n_orders, replace=False)
+    numbers = np.arange(first_order_number, first_order_number + order_number_span(rows))
+    order_numbers = rng.choice(numbers, n_orders, replace=False)
     orders = pd.DataFrame(
         {
             "Order ID": [
@@ -264,7 +283,7 @@ def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
 
     df = pd.DataFrame(
         {
-            "Row ID": np.arange(1, rows + 1),
+            "Row ID": np.arange(first_row_id, first_row_id + rows),
             "Order ID": lines["Order ID"],
             "Order Date": _us_date(lines["order_day"]),
             "Ship Date": _us_date(lines["ship_day"]),
@@ -291,6 +310,11 @@ def make_superstore(rows: int = ROWS, seed: int = config.SEED) -> pd.DataFrame:
     if rows >= 2:
         df.iloc[-1, 1:] = df.iloc[-2, 1:]
     return df[list(config.SUPERSTORE_COLUMNS)]
+
+
+def order_number_span(rows: int) -> int:
+    """How many order numbers a file of `rows` lines draws its orders from."""
+    return max(ORDER_NUMBERS, 2 * max(rows // 2, 1))
 
 
 def modify(
@@ -322,16 +346,45 @@ def write_superstore(df: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
+def write_large_superstore(
+    rows: int, path: str | Path, seed: int = config.SEED, chunk_rows: int = CHUNK_ROWS
+) -> Path:
+    """Write `rows` lines in chunks of at most `chunk_rows`, in the real file's format.
+
+    Chunk k is `make_superstore` with seed `seed + k`, its Row IDs following the previous
+    chunk's and its order numbers in a range of its own. A file of one chunk is exactly
+    `make_superstore(rows, seed)`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    span = order_number_span(chunk_rows)
+    with temporary.open("w", encoding="cp1252", newline="") as handle:
+        for number, start in enumerate(range(0, rows, chunk_rows)):
+            chunk = make_superstore(
+                min(chunk_rows, rows - start),
+                seed + number,
+                first_row_id=start + 1,
+                first_order_number=FIRST_ORDER_NUMBER + number * span,
+            )
+            chunk.to_csv(handle, index=False, header=number == 0, lineterminator="\n")
+    temporary.replace(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--seed", type=int, default=config.SEED)
     parser.add_argument("--out", type=Path, help="one file; default: both bundled files in data/")
+    parser.add_argument(
+        "--chunk-rows", type=int, default=CHUNK_ROWS, help="lines made at a time for --out"
+    )
     args = parser.parse_args(argv)
-    df = make_superstore(args.rows, args.seed)
     if args.out:
-        print(write_superstore(df, args.out))
+        print(write_large_superstore(args.rows, args.out, args.seed, args.chunk_rows))
         return
+    df = make_superstore(args.rows, args.seed)
     data = project_root() / "data"
     print(write_superstore(df, data / "superstore.csv"))
     print(write_superstore(modify(df), data / "superstore_modified.csv"))

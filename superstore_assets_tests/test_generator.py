@@ -58,3 +58,34 @@ def test_other_sizes_and_seeds():
     small = generator.make_superstore(rows=200, seed=7)
     assert len(small) == 200 and small["Row ID"].tolist() == list(range(1, 201))
     assert not small.equals(generator.make_superstore(rows=200, seed=8))
+
+
+def test_a_file_of_one_chunk_is_the_frame_written(tmp_path):
+    path = generator.write_large_superstore(500, tmp_path / "one.csv", seed=7)
+    frame = generator.write_superstore(generator.make_superstore(500, 7), tmp_path / "frame.csv")
+    assert path.read_bytes() == frame.read_bytes()
+
+
+def test_large_files_are_written_in_chunks_that_share_no_order(tmp_path):
+    generator.main(["--rows", "2500", "--chunk-rows", "1000", "--out", str(tmp_path / "big.csv")])
+    data = (tmp_path / "big.csv").read_bytes()
+    assert data.count(b"Row ID,Order ID") == 1  # one header
+    df, facts = ingest.read_orders(data)
+    assert facts["rows"] == 2500 and facts["encoding"] == "cp1252"
+    assert df["Row ID"].tolist() == list(range(1, 2501))
+    chunk = (df["Row ID"] - 1) // 1000
+    assert (chunk.groupby(df["Order ID"]).nunique() == 1).all()  # no order spans two chunks
+    # Half as many orders as lines in each chunk (less one where its last line is a repeat).
+    assert 1250 - 3 <= df["Order ID"].nunique() <= 1250
+    # Each chunk has its own seed: the second is not the first again.
+    first, second = df[chunk == 0], df[chunk == 1]
+    assert first["Sales"].tolist() != second["Sales"].tolist()
+
+
+def test_more_orders_than_six_digit_order_numbers():
+    # 70,000 six-digit order numbers; a file with more orders draws from a larger range.
+    assert generator.order_number_span(generator.ROWS) == 70_000
+    assert generator.order_number_span(300_000) == 300_000
+    df = generator.make_superstore(rows=150_000, seed=1)
+    orders = df["Order ID"].str.rsplit("-", n=1).str[1].astype(int)
+    assert orders.nunique() == 75_000 and orders.max() < 100_000 + 150_000

@@ -1,0 +1,1 @@
+"""Measuring the pipeline against the notebook it replaces (make bench)."""

@@ -1,0 +1,215 @@
+"""Cold runs of the pipeline and the notebook on generated files 10, 100 and 1000 times the size.
+
+    .venv/bin/python bench/scale.py --max-rows 1000000     # make bench-scale
+
+For each size up to --max-rows: the file is generated into bench/data/ if it is not there yet
+(`python -m superstore_assets.generator --rows N --out FILE`, untimed), then `superstore
+materialize --all` in a new home and the notebook run from a new kernel take turns, --runs
+times each, every run timed as a whole process with the peak memory of its process tree. A run
+that fails or passes --timeout is recorded as such, with the last line of its output, and the
+next size is still tried. Writes scale_results.md and scale_results.json to --out (bench/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's package and bench/, not an installed copy
+
+from bench.measure import Sample, measure  # noqa: E402
+from bench.run import Workbench, machine, run_breakdown, superstore  # noqa: E402
+from superstore_assets.generator import ROWS  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+MULTIPLES = (10, 100, 1000)
+
+
+def generate(rows: int) -> tuple[Path, float]:
+    """The generated file of `rows` lines, made now if it is missing; and seconds it took."""
+    path = DATA / f"superstore_{rows}.csv"
+    if path.exists():
+        return path, 0.0
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "superstore_assets.generator", "--rows", str(rows)]
+    subprocess.run([*command, "--out", str(path)], cwd=ROOT, check=True, capture_output=True)
+    return path, time.perf_counter() - started
+
+
+def outcome(sample: Sample) -> str:
+    """`ok`, or why not: the timeout, or the last line the process printed."""
+    if sample.timed_out:
+        return f"timed out after {sample.seconds:.0f} s"
+    if sample.returncode == 0:
+        return "ok"
+    lines = [line for line in Path(sample.log).read_text(errors="replace").splitlines() if line]
+    last = lines[-1][:200] if lines else ""
+    return f"failed (exit {sample.returncode}): {last}"
+
+
+def run_size(rows: int, dataset: Path, bench: Workbench, runs: int, timeout: float) -> dict:
+    samples: dict[str, list[Sample]] = {"pipeline": [], "notebook": []}
+    breakdowns, cells = [], []
+    for number in range(runs):
+        folder = bench.fresh(f"{rows}-pipeline")
+        pipeline = (superstore("materialize", "--all", dataset=dataset), ROOT, folder)
+        notebook, timings = bench.notebook(dataset)
+        order = ["pipeline", "notebook"] if number % 2 == 0 else ["notebook", "pipeline"]
+        for side in order:
+            if side == "pipeline":
+                command, cwd, where = pipeline
+                env, log = bench.workspace(where, dataset), where / "pipeline.log"
+            else:
+                command, cwd, env = notebook.command, notebook.cwd, notebook.env
+                log = timings.parent / "notebook.log"
+            sample = measure(command, cwd, env, log, timeout=timeout)
+            samples[side].append(sample)
+            print(
+                f"{rows:>10,} {side:8} {sample.seconds:8.1f} s {sample.peak_mb:8.0f} MB  "
+                f"{outcome(sample)}",
+                flush=True,
+            )
+            if side == "pipeline" and sample.returncode == 0:
+                breakdowns.append(run_breakdown(folder / "dagster_home"))
+            if side == "notebook" and timings.exists():
+                cells.append(json.loads(timings.read_text()))
+    return {
+        "rows": rows,
+        "file": str(dataset),
+        "file_mb": round(dataset.stat().st_size / 1e6, 1),
+        **{side: summary(found) for side, found in samples.items()},
+        "pipeline_assets": slowest(breakdowns),
+        "pipeline_run_seconds": median_of(breakdowns, "run_seconds"),
+        "pipeline_asset_seconds": median_of(breakdowns, "asset_compute_seconds"),
+        "notebook_cells": cells[0] if cells else [],
+    }
+
+
+def summary(samples: list[Sample]) -> dict:
+    ok = [s for s in samples if s.returncode == 0 and not s.timed_out]
+    failed = [s for s in samples if s not in ok]
+    return {
+        "outcome": outcome(failed[0]) if failed else "ok",
+        "median": round(statistics.median(s.seconds for s in ok), 2) if ok else None,
+        "peak_mb": round(max(s.peak_mb for s in samples)),
+        "samples": [s.to_json() for s in samples],
+    }
+
+
+def median_of(breakdowns: list[dict], key: str) -> float | None:
+    values = [b[key] for b in breakdowns if key in b]
+    return round(statistics.median(values), 2) if values else None
+
+
+def slowest(breakdowns: list[dict], count: int = 6) -> list[tuple[str, float]]:
+    if not breakdowns:
+        return []
+    assets = breakdowns[0].get("assets", {})
+    ranked = sorted(((k, v) for k, v in assets.items() if v is not None), key=lambda kv: -kv[1])
+    return ranked[:count]
+
+
+def format_markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# The pipeline and the notebook at scale: cold runs",
+        "",
+        f"Measured {results['date']} by `bench/scale.py` (`make bench-scale`), "
+        f"{results['runs']} run(s) a side per size, taking turns; `superstore materialize --all` "
+        "in a new home against the notebook from a new kernel. Whole processes: wall seconds "
+        "and the peak resident memory of the process tree. Figure previews off. "
+        f"{m['cpus']} × {m['cpu']}, {m['memory']}, commit {m['commit']}; load average (1 min) "
+        f"{results['load_before']:.2f} before, {results['load_after']:.2f} after.",
+        "",
+        "| rows | file MB | pipeline s | pipeline peak MB | notebook s | notebook peak MB "
+        "| pipeline / notebook | |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size in results["sizes"]:
+        p, n = size["pipeline"], size["notebook"]
+        ratio = f"{p['median'] / n['median']:.2f}" if p["median"] and n["median"] else "–"
+        problems = "; ".join(
+            f"{side}: {size[side]['outcome']}"
+            for side in ("pipeline", "notebook")
+            if size[side]["outcome"] != "ok"
+        )
+        lines.append(
+            f"| {size['rows']:,} | {size['file_mb']} | {p['median'] or '–'} | {p['peak_mb']} "
+            f"| {n['median'] or '–'} | {n['peak_mb']} | {ratio} | {problems} |"
+        )
+    for skipped in results["skipped"]:
+        lines.append(f"| {skipped:,} | | | | | | | skipped: above --max-rows |")
+    for size in results["sizes"]:
+        if not size["pipeline_assets"]:
+            continue
+        lines += [
+            "",
+            f"### {size['rows']:,} rows: where the time goes",
+            "",
+            f"Pipeline: the Dagster run {size['pipeline_run_seconds']} s of "
+            f"{size['pipeline']['median']} s, its asset steps {size['pipeline_asset_seconds']} s; "
+            "slowest steps: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in size["pipeline_assets"])
+            + ".",
+        ]
+        if size["notebook_cells"]:
+            slow = sorted(size["notebook_cells"], key=lambda c: -c["seconds"])[:6]
+            lines.append(
+                "Notebook, slowest cells: "
+                + ", ".join(f"`{c['cell'][:40]}` {c['seconds']:.1f} s" for c in slow)
+                + "."
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--max-rows", type=int, default=1_000_000, help="skip larger sizes (1,000,000)"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="runs a side per size (1)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds a run may take")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    args = parser.parse_args(argv)
+    where = machine()
+    load_before = os.getloadavg()[0]
+    sizes, skipped = [], []
+    with tempfile.TemporaryDirectory(prefix="superstore-scale-", dir=args.work) as work:
+        for multiple in MULTIPLES:
+            rows = ROWS * multiple
+            if rows > args.max_rows:
+                skipped.append(rows)
+                continue
+            dataset, seconds = generate(rows)
+            if seconds:
+                print(f"generated {dataset} in {seconds:.0f} s", flush=True)
+            bench = Workbench(Path(work) / str(rows), dataset, dataset)
+            sizes.append(run_size(rows, dataset, bench, args.runs, args.timeout))
+    results = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "runs": args.runs,
+        "machine": where,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        "sizes": sizes,
+        "skipped": skipped,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "scale_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "scale_results.md").write_text(format_markdown(results))
+    print(f"\n{format_markdown(results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
