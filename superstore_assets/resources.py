@@ -60,11 +60,23 @@ def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None 
     unless the caller has already parsed them)."""
     from dagster import MetadataValue
 
-    from superstore_assets.ingest import count_rows  # pandas, so only when rows are counted
-
+    sha256 = sha256_bytes(data)
     return {
         "path": MetadataValue.path(str(dataset.resolved_path())),
         "size_bytes": MetadataValue.int(len(data)),
-        "sha256": sha256_bytes(data),
-        "rows": MetadataValue.int(count_rows(data) if rows is None else rows),
+        "sha256": sha256,
+        "rows": MetadataValue.int(_rows(sha256, data) if rows is None else rows),
     }
+
+
+_ROWS: dict[str, int] = {}
+
+
+def _rows(sha256: str, data: bytes) -> int:
+    """Data rows of the file, counted once per content in this process (the CLI's observation
+    and the run's own would otherwise parse the same bytes twice)."""
+    if sha256 not in _ROWS:
+        from superstore_assets.ingest import count_rows  # pandas, so only when rows are counted
+
+        _ROWS[sha256] = count_rows(data)
+    return _ROWS[sha256]

@@ -27,7 +27,7 @@ RECOMPUTE_TAG = "superstore/recompute"
 # How far back to look for a reusable output: this many materializations of the asset, read
 # a page at a time (the match is usually among the newest few).
 HISTORY_DEPTH = 500
-PAGE = 20
+PAGE = 8
 
 
 @dataclass(frozen=True)
