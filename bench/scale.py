@@ -128,7 +128,7 @@ def format_markdown(results: dict) -> str:
         "in a new home against the notebook from a new kernel. Whole processes: wall seconds "
         "and the peak resident memory of the process tree. Figure previews off. "
         f"{m['cpus']} × {m['cpu']}, {m['memory']}, commit {m['commit']}; load average (1 min) "
-        f"{results['load_before']:.2f} before, {results['load_after']:.2f} after.",
+        f"{results['load_before']:.2f} before, {results['load_after'] or 0:.2f} after.",
         "",
         "| rows | file MB | pipeline s | pipeline peak MB | notebook s | notebook peak MB "
         "| pipeline / notebook | |",
@@ -171,6 +171,12 @@ def format_markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write(results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scale_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "scale_results.md").write_text(format_markdown(results))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -181,32 +187,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
-    where = machine()
-    load_before = os.getloadavg()[0]
-    sizes, skipped = [], []
+    results = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "runs": args.runs,
+        "machine": machine(),
+        "load_before": os.getloadavg()[0],
+        "load_after": None,
+        "sizes": [],
+        "skipped": [ROWS * m for m in MULTIPLES if ROWS * m > args.max_rows],
+    }
     with tempfile.TemporaryDirectory(prefix="superstore-scale-", dir=args.work) as work:
         for multiple in MULTIPLES:
             rows = ROWS * multiple
             if rows > args.max_rows:
-                skipped.append(rows)
                 continue
             dataset, seconds = generate(rows)
             if seconds:
                 print(f"generated {dataset} in {seconds:.0f} s", flush=True)
             bench = Workbench(Path(work) / str(rows), dataset, dataset)
-            sizes.append(run_size(rows, dataset, bench, args.runs, args.timeout))
-    results = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "runs": args.runs,
-        "machine": where,
-        "load_before": load_before,
-        "load_after": os.getloadavg()[0],
-        "sizes": sizes,
-        "skipped": skipped,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scale_results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "scale_results.md").write_text(format_markdown(results))
+            results["sizes"].append(run_size(rows, dataset, bench, args.runs, args.timeout))
+            results["load_after"] = os.getloadavg()[0]
+            write(results, args.out)  # after every size: an interrupted session keeps the rest
     print(f"\n{format_markdown(results)}")
     return 0
 
