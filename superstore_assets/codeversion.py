@@ -208,6 +208,10 @@ class _Deriver:
             return f"module:{obj.__name__}"
         if callable(obj) or isinstance(obj, type):
             return self.reference(obj)
+        # A private mutable value (`_ROWS = {}`) is a cache, run-time state: named, not hashed,
+        # or a version would depend on what the process had done before it was derived.
+        if used[-1].startswith("_") and isinstance(obj, (dict, list, set)):
+            return f"state:{used[-1]}"
         # A setting read from a package module: a component named after where it lives.
         home = namespace.get("__name__", "?")
         if home in NOT_CODE:

@@ -150,3 +150,24 @@ def test_every_computed_asset_has_a_derived_code_version():
     assert len(versions) == 22
     # no asset's version depends on where the checkout is
     assert not any("/" in name for c in COMPONENTS.values() for name in c)
+
+
+def test_a_private_cache_filled_at_run_time_changes_nothing(package):
+    with_cache = (
+        STEPS
+        + """
+_SEEN = {}
+
+
+def remember(values):
+    _SEEN[len(values)] = True
+    return count(values)
+"""
+    )
+    import importlib as _importlib
+
+    package(steps=with_cache)
+    module = _importlib.import_module("cvpkg.steps")
+    before = code_version(code_components(module.remember, package="cvpkg"))
+    module.remember([1, 2, 3])  # the cache now holds something
+    assert code_version(code_components(module.remember, package="cvpkg")) == before
