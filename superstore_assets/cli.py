@@ -46,8 +46,8 @@ class DatasetUnreadable(Exception):
 
 def _dataset():
     """The dataset resource as the pipeline will see it (SUPERSTORE_DATASET, ..._DATE_FORMAT)."""
-    from superstore_assets.project import dataset_path
-    from superstore_assets.resources import DatasetResource, date_format_setting
+    from superstore_assets.project import dataset_path, date_format_setting
+    from superstore_assets.resources import DatasetResource
 
     return DatasetResource(path=dataset_path(), date_format=date_format_setting())
 
@@ -98,9 +98,52 @@ def _observed_line(path: str, version: str, previous: str | None) -> str:
     return f"superstore_csv  observed  sha256 {version[:12]}… ({change}) {path}"
 
 
+def _status_key(home: Path, settle: bool = False) -> str | None:
+    """The key under which a status answer is kept (see statuscache.py); imports no Dagster."""
+    from superstore_assets.project import (
+        dataset_path,
+        date_format_setting,
+        resolve_dataset,
+        storage_path,
+    )
+    from superstore_assets.statuscache import state_key
+
+    return state_key(
+        home,
+        str(resolve_dataset(dataset_path())),
+        storage_path(),
+        {"date_format": date_format_setting()},
+        settle=settle,
+    )
+
+
+def _keep_status(home: Path, key: str | None, path: str, version: str, statuses) -> None:
+    """Keep a status answer if nothing changed while it was worked out: `key` was taken before
+    the instance was opened, and this is called after it was closed (its SQLite files at rest),
+    so an observation it recorded, or a run another process wrote meanwhile, misses it."""
+    from superstore_assets.staleness import format_status, not_fresh
+    from superstore_assets.statuscache import keep
+
+    if key is not None and key == _status_key(home, settle=True):
+        answer = {"path": path, "version": version, "text": format_status(statuses)}
+        keep(home, key, {**answer, "assets": len(statuses), "all_fresh": not not_fresh(statuses)})
+
+
 def status(args: argparse.Namespace) -> int:
-    """Observe the dataset, then print one line per asset: fresh, stale or missing, and why."""
+    """Observe the dataset, then print one line per asset: fresh, stale or missing, and why.
+
+    When neither the code, the dataset file, the record nor the stored outputs changed since
+    the last answer, that answer is printed again without opening the instance (--recheck
+    works it out regardless)."""
     home = _setup(args)
+    from superstore_assets.statuscache import recall
+
+    key = _status_key(home, settle=True)
+    kept = None if args.recheck else recall(home, key)
+    if kept is not None:
+        print(_observed_line(kept["path"], kept["version"], kept["version"]))
+        print(kept["text"])
+        return 0
     from dagster import DagsterInstance
 
     from superstore_assets.staleness import format_status, resolve
@@ -114,6 +157,7 @@ def status(args: argparse.Namespace) -> int:
             return 2
         nodes, source = _graph(home, dataset)
         statuses = resolve(instance, nodes, source, version)
+    _keep_status(home, key, dataset.path, version, statuses)  # the instance closed: at rest
     print(_observed_line(dataset.path, version, previous))
     print(format_status(statuses))
     return 0
@@ -139,6 +183,14 @@ def materialize(args: argparse.Namespace) -> int:
     """Observe the dataset and materialize what is stale or missing (or, with --all, every
     asset, computed again) in one recorded run; print what was computed, reused and left."""
     home = _setup(args)
+    from superstore_assets.statuscache import recall
+
+    key = _status_key(home, settle=True)
+    kept = None if args.all else recall(home, key)
+    if kept is not None and kept["all_fresh"]:  # nothing changed since every asset was fresh
+        print(_observed_line(kept["path"], kept["version"], kept["version"]))
+        print(f"Nothing is stale: 0 computed, 0 reused, {kept['assets']} untouched.")
+        return 0
     from dagster import DagsterInstance
 
     from superstore_assets.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
@@ -166,25 +218,28 @@ def materialize(args: argparse.Namespace) -> int:
             return 2
         nodes, source = _graph(home, dataset_resource)
         every = [node.key for node in nodes]
-        selection = every if args.all else not_fresh(resolve(instance, nodes, source, version))
         dataset = dataset_resource.path
         print(_observed_line(dataset, version, previous))
-        if not selection:
-            print(f"Nothing is stale: 0 computed, 0 reused, {len(every)} untouched.")
-            return 0
-        from superstore_assets.definitions import make_definitions
+        statuses = None if args.all else resolve(instance, nodes, source, version)
+        selection = every if statuses is None else not_fresh(statuses)
+        if selection:
+            from superstore_assets.definitions import make_definitions
 
-        job = make_definitions().resolve_job_def("superstore_pipeline")
-        result = job.execute_in_process(
-            instance=instance,
-            asset_selection=selection,
-            tags={
-                LAUNCHED_BY_TAG: str(os.getpid()),
-                **({RECOMPUTE_TAG: "true"} if args.all else {}),
-            },
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
-        )
+            job = make_definitions().resolve_job_def("superstore_pipeline")
+            result = job.execute_in_process(
+                instance=instance,
+                asset_selection=selection,
+                tags={
+                    LAUNCHED_BY_TAG: str(os.getpid()),
+                    **({RECOMPUTE_TAG: "true"} if args.all else {}),
+                },
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+            )
+    if not selection:
+        _keep_status(home, key, dataset, version, statuses)
+        print(f"Nothing is stale: 0 computed, 0 reused, {len(every)} untouched.")
+        return 0
     seconds = time.perf_counter() - started
 
     computed: list[str] = []
@@ -325,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     where = [run]
     check = commands.add_parser("status", help="observe the dataset; which assets are stale, why")
+    check.add_argument(
+        "--recheck", action="store_true", help="work it out again, even if nothing changed"
+    )
     check.set_defaults(handler=status)
     where.append(check)
     look = commands.add_parser("observe", help="record the dataset file's hash; compute nothing")

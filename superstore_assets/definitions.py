@@ -22,8 +22,8 @@ from dagster import (
 
 from superstore_assets.assets import eda, evaluation, ingest, models, report, split
 from superstore_assets.dagster_internals import DATA_VERSION_TAG
-from superstore_assets.project import dataset_path, storage_path
-from superstore_assets.resources import DatasetResource, date_format_setting
+from superstore_assets.project import dataset_path, date_format_setting, storage_path
+from superstore_assets.resources import DatasetResource
 from superstore_assets.storage import STORAGE_FOLDERS, StorageIOManager
 from superstore_assets.versioning import sha256_file
 

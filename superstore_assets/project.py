@@ -23,6 +23,17 @@ def dataset_path() -> str:
     return os.environ.get("SUPERSTORE_DATASET") or str(project_root() / "data" / "superstore.csv")
 
 
+def resolve_dataset(path: str) -> Path:
+    """A dataset path as given, absolute or relative to the checkout."""
+    resolved = Path(path).expanduser()
+    return resolved if resolved.is_absolute() else project_root() / resolved
+
+
+def date_format_setting() -> str:
+    """SUPERSTORE_DATE_FORMAT, else "auto" (month first or ISO, found by looking)."""
+    return os.environ.get("SUPERSTORE_DATE_FORMAT", "auto")
+
+
 def storage_path() -> str:
     """SUPERSTORE_STORAGE (a folder or an fsspec URL), else storage/ in the checkout."""
     return os.environ.get("SUPERSTORE_STORAGE") or str(project_root() / "storage")

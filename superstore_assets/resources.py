@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 from dagster import ConfigurableResource, Failure
 
-from superstore_assets.project import project_root
+from superstore_assets.project import resolve_dataset
 from superstore_assets.versioning import sha256_bytes
-
-
-def date_format_setting() -> str:
-    """SUPERSTORE_DATE_FORMAT, else "auto" (month first or ISO, found by looking)."""
-    return os.environ.get("SUPERSTORE_DATE_FORMAT", "auto")
 
 
 class DatasetResource(ConfigurableResource):
@@ -25,8 +19,7 @@ class DatasetResource(ConfigurableResource):
     date_format: str = "auto"
 
     def resolved_path(self) -> Path:
-        path = Path(self.path).expanduser()
-        return path if path.is_absolute() else project_root() / path
+        return resolve_dataset(self.path)
 
     def output_settings(self) -> dict[str, str]:
         """What changes the tables made from the file, besides its bytes: the date format.

@@ -54,6 +54,26 @@ def superstore(workspace: Workspace, *args: str, code: Path | None = None) -> st
     return done.stdout
 
 
+def answered_without_dagster(workspace: Workspace, *args: str) -> str:
+    """The CLI's output, asserting that it never imported Dagster (the kept status answer)."""
+    probe = (
+        "import sys\n"
+        "from superstore_assets.cli import main\n"
+        f"main({list(args)!r})\n"
+        "assert 'dagster' not in sys.modules, 'Dagster was imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PACKAGE_DIR.parent,
+        env=workspace.env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def names(output: str, heading: str) -> set[str]:
     """The asset names listed after `Computed (n):` or `Reused (n) from run …:` (wrapped)."""
     found: set[str] = set()
@@ -152,6 +172,10 @@ def test_only_what_changed_reruns(which, workspace, tmp_path):
     assert set(statuses(superstore(workspace, "status", "--dataset", str(original))).values()) == {
         "fresh"
     }
+    # Asked again with nothing changed, status gives the answer it kept, without Dagster.
+    kept = answered_without_dagster(workspace, "status", "--dataset", str(original))
+    rechecked = superstore(workspace, "status", "--recheck", "--dataset", str(original))
+    assert statuses(kept) == statuses(rechecked) and len(statuses(kept)) == ALL
 
     # 6. The code reformatted, with comments added, in another folder: nothing stale.
     code = package_copy(tmp_path / "reformatted")
