@@ -24,6 +24,7 @@ import re
 import shutil
 import uuid
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from typing import Any, Literal
 from dagster import (
     AssetKey,
     ConfigurableIOManager,
+    DagsterInvariantViolationError,
     InputContext,
     MetadataValue,
     OutputContext,
@@ -67,6 +69,15 @@ def write_atomic(path: UPath, data: bytes) -> None:
 # The dataset hash of each output stored by this process, by run: the in-process executor
 # stores an asset's inputs before the asset, so lineage rarely needs the instance.
 _LINEAGE: dict[tuple[str, AssetKey], str] = {}
+# Likewise the version of each output stored by this process, by run: an input made earlier in
+# the same run loads without asking the instance (which answers the same, slower).
+_STORED: dict[tuple[str, AssetKey], str] = {}
+# Tables this process has read back, by version, so that the next step taking the same input
+# (orders_clean feeds nine assets, train_val_test six) does not read, hash and decode it again.
+# A version's bytes never change, and every step gets a copy of its own; only tables small
+# enough to keep (at scale they are read from storage each time), and only the newest few.
+_TABLES: OrderedDict[str, Any] = OrderedDict()
+TABLES_KEPT, ROWS_KEPT = 4, 250_000
 
 
 def dataset_lineage(context: OutputContext) -> dict[str, str]:
@@ -329,6 +340,7 @@ class StorageIOManager(ConfigurableIOManager):
         elif not store.version_path(name, stored.version).exists():  # checked before reuse
             raise StoredFileError(f"version {stored.version[:12]}… of {name} is gone")
         self._publish(store, name, stored.version)
+        _STORED[(context.run_id, context.asset_key)] = stored.version
         data_size = store.version_path(name, stored.version).stat().st_size
         page = ".html" if self.kind == "figure" else None  # what people open
         context.add_output_metadata(
@@ -354,7 +366,16 @@ class StorageIOManager(ConfigurableIOManager):
                 f"no stored version of {context.asset_key.to_user_string()} is on record in "
                 "this instance; materialize it first (`superstore materialize --stale`)."
             )
-        return decode(self.kind, self.store.verified(context.asset_key.path[-1], version))
+        if self.kind == "table" and version in _TABLES:
+            _TABLES.move_to_end(version)
+            return _TABLES[version].copy()
+        value = decode(self.kind, self.store.verified(context.asset_key.path[-1], version))
+        if self.kind == "table" and len(value) <= ROWS_KEPT:
+            _TABLES[version] = value
+            while len(_TABLES) > TABLES_KEPT:
+                _TABLES.popitem(last=False)
+            return value.copy()
+        return value
 
     def _figure_files(self, store: VersionStore, name: str, stored: Stored) -> dict[str, Any]:
         """A figure's HTML page and PNG preview, kept beside its JSON under the same version."""
@@ -392,7 +413,14 @@ def _takes_pending(context: InputContext) -> bool:
 
 
 def recorded_sha256(context: InputContext) -> str | None:
-    """The sha256 recorded with the latest materialization of the input's asset."""
+    """The sha256 recorded with the latest materialization of the input's asset (stored by
+    this run, if it was)."""
+    try:
+        run_id = context.step_context.run_id
+    except DagsterInvariantViolationError:  # an input loaded outside a run
+        run_id = None
+    if (run_id, context.asset_key) in _STORED:
+        return _STORED[(run_id, context.asset_key)]
     event = context.instance.get_latest_materialization_event(context.asset_key)
     if event is None or event.asset_materialization is None:
         return None

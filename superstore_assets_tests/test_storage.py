@@ -244,3 +244,36 @@ def test_outputs_record_the_dataset_they_descend_from(tmp_path):
         assert recorded("left") == "aaa"  # set by the asset itself, kept
         assert recorded("below_left") == "aaa"
         assert recorded("below_both") == "mixed: aaa, bbb"
+
+
+@asset
+def mutates_table(table: pd.DataFrame) -> pd.DataFrame:
+    table["a"] = table["a"] * 100  # a careless step that changes its input in place
+    return table
+
+
+@asset
+def sums_table(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"total": [int(table["a"].sum())]})
+
+
+def test_a_table_read_back_once_serves_each_step_its_own_copy(tmp_path, monkeypatch):
+    decoded = []
+    decode = storage.decode
+
+    def counted(kind, data):
+        decoded.append(kind)
+        return decode(kind, data)
+
+    monkeypatch.setattr(storage, "decode", counted)
+    monkeypatch.setattr(storage, "_TABLES", storage.OrderedDict())
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path), previews=False)
+    with DagsterInstance.ephemeral() as instance:
+        assets = [table, mutates_table, sums_table]
+        assert materialize(assets, resources=resources, instance=instance).success
+    assert decoded == ["table"]  # read, hashed and decoded once for both steps
+    assert pd.read_parquet(tmp_path / "tables" / "sums_table.parquet")["total"].tolist() == [3]
+    assert pd.read_parquet(tmp_path / "tables" / "mutates_table.parquet")["a"].tolist() == [
+        100,
+        200,
+    ]
