@@ -63,28 +63,20 @@ def _graph(home: Path, dataset) -> tuple[list, object]:
 
 def observe(instance, dataset) -> tuple[str, str | None]:
     """Record an observation of the dataset file if its hash changed; return (new, previous)."""
-    from dagster import AssetKey, AssetObservation, Failure
+    from dagster import Failure
 
-    from superstore_assets.dagster_internals import DATA_VERSION_TAG
+    from superstore_assets.observation import observed_version, source_observation
     from superstore_assets.resources import dataset_fingerprint
     from superstore_assets.versioning import sha256_bytes
 
-    key = AssetKey("superstore_csv")
     try:
         data = dataset.read_bytes()
     except Failure as failure:
         raise DatasetUnreadable(failure.description) from failure
     version = sha256_bytes(data)
-    latest = instance.fetch_observations(key, limit=1).records
-    previous = latest[0].asset_observation.tags.get(DATA_VERSION_TAG) if latest else None
+    previous = observed_version(instance)
     if previous != version:  # record it, with its rows counted (which takes a parse)
-        instance.report_runless_asset_event(
-            AssetObservation(
-                asset_key=key,
-                metadata=dataset_fingerprint(dataset, data),
-                tags={DATA_VERSION_TAG: version},
-            )
-        )
+        instance.report_runless_asset_event(source_observation(dataset_fingerprint(dataset, data)))
     return version, previous
 
 
@@ -150,11 +142,7 @@ def status(args: argparse.Namespace) -> int:
 
     dataset = _dataset()
     with DagsterInstance.get() as instance:
-        try:
-            version, previous = observe(instance, dataset)
-        except DatasetUnreadable as error:
-            print(f"superstore status: {error}", file=sys.stderr)
-            return 2
+        version, previous = observe(instance, dataset)
         nodes, source = _graph(home, dataset)
         statuses = resolve(instance, nodes, source, version)
     _keep_status(home, key, dataset.path, version, statuses)  # the instance closed: at rest
@@ -170,11 +158,7 @@ def observe_command(args: argparse.Namespace) -> int:
 
     dataset = _dataset()
     with DagsterInstance.get() as instance:
-        try:
-            version, previous = observe(instance, dataset)
-        except DatasetUnreadable as error:
-            print(f"superstore observe: {error}", file=sys.stderr)
-            return 2
+        version, previous = observe(instance, dataset)
     print(_observed_line(dataset.path, version, previous))
     return 0
 
@@ -211,11 +195,7 @@ def materialize(args: argparse.Namespace) -> int:
                 f"Run {run_id} was left unfinished by a `superstore materialize` that ended "
                 "without finishing it (killed?); marked as failed. Its finished outputs stay."
             )
-        try:
-            version, previous = observe(instance, dataset_resource)
-        except DatasetUnreadable as error:
-            print(f"superstore materialize: {error}", file=sys.stderr)
-            return 2
+        version, previous = observe(instance, dataset_resource)
         nodes, source = _graph(home, dataset_resource)
         every = [node.key for node in nodes]
         dataset = dataset_resource.path
@@ -408,7 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--html", metavar="FILE", help="also write the diff as an HTML page")
     compare.set_defaults(handler=diff)
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except DatasetUnreadable as error:  # one sentence that names the file and the fix
+        print(f"superstore {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ class _Deriver:
             return repr(obj)
         if isinstance(obj, enum.Enum):
             return f"{type(obj).__qualname__}.{obj.name}"
-        if isinstance(obj, (list, tuple)):
+        if type(obj) in (list, tuple):  # not their subclasses (an AssetKey bans iterating)
             return type(obj).__name__ + "(" + ",".join(self.value(v) for v in obj) + ")"
         if isinstance(obj, (set, frozenset)):
             return "set(" + ",".join(sorted(self.value(v) for v in obj)) + ")"
@@ -260,7 +260,7 @@ def _setting_name(obj: Any, package: str) -> str | None:
         for attribute, value in vars(module).items():
             if value is obj:
                 return f"{module_name}.{attribute}"
-            if isinstance(value, (list, tuple)):
+            if type(value) in (list, tuple):  # a setting's list, not an AssetKey (a tuple)
                 for index, item in enumerate(value):
                     if item is obj:
                         return f"{module_name}.{attribute}[{index}]"

@@ -6,7 +6,6 @@ import json
 import os
 
 from dagster import (
-    AssetKey,
     AssetSelection,
     DefaultSensorStatus,
     Definitions,
@@ -21,7 +20,7 @@ from dagster import (
 )
 
 from superstore_assets.assets import eda, evaluation, ingest, models, report, split
-from superstore_assets.dagster_internals import DATA_VERSION_TAG
+from superstore_assets.observation import observed_version
 from superstore_assets.project import dataset_path, date_format_setting, storage_path
 from superstore_assets.resources import DatasetResource
 from superstore_assets.storage import STORAGE_FOLDERS, StorageIOManager
@@ -80,8 +79,7 @@ def dataset_changed(context: SensorEvaluationContext, dataset: DatasetResource):
         return SensorResult(skip_reason="the file has not changed", cursor=context.cursor)
     version = sha256_file(path)
     cursor = json.dumps({"stat": stat, "sha256": version})
-    observed = context.instance.fetch_observations(AssetKey("superstore_csv"), limit=1).records
-    recorded = observed[0].asset_observation.tags.get(DATA_VERSION_TAG) if observed else None
+    recorded = observed_version(context.instance)
     if recorded is None:
         return SensorResult(
             skip_reason="nothing materialized yet: the first run is yours", cursor=cursor

@@ -17,6 +17,7 @@ from dagster import AssetKey, DagsterInstance, EventLogEntry
 
 from superstore_assets.codeversion import changed_modules
 from superstore_assets.dagster_internals import DATA_VERSION_TAG, recorded_provenance
+from superstore_assets.observation import observed_version
 from superstore_assets.storage import VersionStore
 from superstore_assets.versioning import short
 
@@ -56,7 +57,7 @@ def resolve(
 ) -> dict[AssetKey, Status]:
     """The status of every node (given in topological order), with the source at
     `source_version` (its current content hash; None: as last observed)."""
-    recorded_source = _observed_version(instance, source)
+    recorded_source = observed_version(instance, source)
     current = {source: source_version or recorded_source}
     latest = {  # one query for the latest materialization of every asset
         record.asset_entry.asset_key: record.asset_entry.last_materialization
@@ -68,13 +69,6 @@ def resolve(
         statuses[node.key] = status
         current[node.key] = status.version
     return statuses
-
-
-def _observed_version(instance: DagsterInstance, key: AssetKey) -> str | None:
-    found = instance.fetch_observations(key, limit=1).records
-    if not found or found[0].asset_observation is None:
-        return None
-    return found[0].asset_observation.tags.get(DATA_VERSION_TAG)
 
 
 def _status(

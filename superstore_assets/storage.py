@@ -112,10 +112,9 @@ def _recorded_lineage(instance, key: AssetKey) -> str | None:
     if event is not None and event.asset_materialization is not None:
         value = event.asset_materialization.metadata.get(DATASET_SHA256)
         return None if value is None else value.value
-    observed = instance.fetch_observations(key, limit=1).records
-    if observed and observed[0].asset_observation is not None:
-        return observed[0].asset_observation.tags.get("dagster/data_version")
-    return None
+    from superstore_assets.observation import observed_version
+
+    return observed_version(instance, key)
 
 
 StorageKind = Literal["table", "json", "figure", "model", "html"]

@@ -171,3 +171,14 @@ def remember(values):
     before = code_version(code_components(module.remember, package="cvpkg"))
     module.remember([1, 2, 3])  # the cache now holds something
     assert code_version(code_components(module.remember, package="cvpkg")) == before
+
+
+def test_a_record_that_refuses_iteration_is_a_value_not_a_list_of_settings():
+    # observation.SOURCE is an AssetKey: a tuple subclass whose iteration Dagster forbids.
+    from superstore_assets.assets.ingest import record_source_version
+    from superstore_assets.observation import SOURCE
+
+    components = code_components(record_source_version)
+    assert "superstore_assets.observation.observed_version" in components
+    again = code_components(record_source_version)
+    assert components == again and isinstance(SOURCE, tuple)

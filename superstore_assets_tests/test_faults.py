@@ -39,6 +39,18 @@ def superstore(workspace: Workspace, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def start_materialize(workspace: Workspace, **popen) -> subprocess.Popen:
+    """`superstore materialize` on the bundled data, started and left running."""
+    from superstore_assets.project import PACKAGE_DIR
+
+    return subprocess.Popen(
+        cli(workspace, "materialize"),
+        cwd=PACKAGE_DIR.parent,
+        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
+        **popen,
+    )
+
+
 def stored_versions_are_intact(storage) -> int:
     """Every file under a versions/ folder hashes to its name; no temporary file is left."""
     assert not [p for p in storage.rglob("*.tmp")], "a temporary file was left behind"
@@ -130,15 +142,8 @@ def test_outputs_changed_or_deleted_by_hand_are_reported_and_rebuilt(workspace):
 
 @pytest.mark.slow
 def test_a_run_killed_during_training_loses_nothing_and_the_next_one_finishes(workspace):
-    from superstore_assets.project import PACKAGE_DIR
-
-    process = subprocess.Popen(
-        cli(workspace, "materialize"),
-        cwd=PACKAGE_DIR.parent,
-        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    process = start_materialize(
+        workspace, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     deadline = time.monotonic() + 300
     with workspace.instance() as instance:
@@ -170,17 +175,8 @@ def test_a_run_killed_during_training_loses_nothing_and_the_next_one_finishes(wo
 
 @pytest.mark.slow
 def test_two_materialize_at_once_the_second_waits_and_finds_nothing_stale(workspace):
-    from superstore_assets.project import PACKAGE_DIR
-
     started = [
-        subprocess.Popen(
-            cli(workspace, "materialize"),
-            cwd=PACKAGE_DIR.parent,
-            env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        start_materialize(workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
     outputs = [process.communicate(timeout=600) for process in started]

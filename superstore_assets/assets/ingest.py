@@ -6,8 +6,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetKey,
-    AssetObservation,
     DataVersion,
     Failure,
     MetadataValue,
@@ -19,7 +17,8 @@ from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
 from superstore_assets import config, ingest, provenance
 from superstore_assets.assets.base import versioned_asset
-from superstore_assets.dagster_internals import DATA_VERSION_TAG, refresh_input_version, tag_run
+from superstore_assets.dagster_internals import refresh_input_version, tag_run
+from superstore_assets.observation import SOURCE, observed_version, source_observation
 from superstore_assets.project import project_root
 from superstore_assets.resources import DatasetResource, dataset_fingerprint
 
@@ -78,18 +77,10 @@ def record_source_version(context: AssetExecutionContext, fingerprint: dict) -> 
     the UI's "Materialize all") would otherwise record this step's lineage against an older
     observation, or none.
     """
-    key = AssetKey("superstore_csv")
-    latest = context.instance.fetch_observations(key, limit=1).records
-    if latest:
-        observed = latest[0].asset_observation
-        if observed and observed.tags.get(DATA_VERSION_TAG) == fingerprint["sha256"]:
-            return
-    context.log_event(
-        AssetObservation(
-            asset_key=key, metadata=fingerprint, tags={DATA_VERSION_TAG: fingerprint["sha256"]}
-        )
-    )
-    refresh_input_version(context, key)
+    if observed_version(context.instance) == fingerprint["sha256"]:
+        return
+    context.log_event(source_observation(fingerprint))
+    refresh_input_version(context, SOURCE)
 
 
 def _preview(df: pd.DataFrame, rows: int = 5) -> MetadataValue:
