@@ -54,7 +54,7 @@ data: $(BIN)/.installed
 	$(BIN)/python -m superstore_assets.generator
 
 lock: $(BIN)/.installed
-	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe \
+	$(BIN)/pip-compile --quiet --extra dev --extra team --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 # Each story BENCH_RUNS times a side after a warm-up round; `make bench BENCH_RUNS=1` for a look.
