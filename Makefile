@@ -29,9 +29,10 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# The instance settings of the profile: SQLite (local, the default) or PostgreSQL (team).
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	cp superstore_assets/dagster.yaml $@
+	cp superstore_assets/$(if $(filter team,$(SUPERSTORE_PROFILE)),dagster_team.yaml,dagster.yaml) $@
 
 run: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/superstore materialize
