@@ -212,9 +212,10 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
         runs = instance.get_runs()
         assert len(runs) == 5
         assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
-        last_two = runs[:2]
-        starts = [instance.get_run_record_by_id(run.run_id) for run in last_two]
-        assert all(record.start_time for record in starts)
+        records = [instance.get_run_record_by_id(run.run_id) for run in runs[:2]]
+        started = max(record.start_time for record in records)
+        ended = min(record.end_time for record in records)
+        assert started < ended, "the two runs overlapped in time"
     assert data_versions(home) == first
 
     # The same file under the local profile: SQLite, the in-process executor, a folder.
