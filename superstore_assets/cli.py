@@ -389,7 +389,13 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--html", metavar="FILE", help="also write the diff as an HTML page")
     compare.set_defaults(handler=diff)
     args = parser.parse_args(argv)
-    return args.handler(args)
+    from superstore_assets.project import ProfileError
+
+    try:
+        return args.handler(args)
+    except ProfileError as error:  # a setting to change, said in one sentence
+        print(f"superstore {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

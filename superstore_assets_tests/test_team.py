@@ -180,6 +180,10 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
     assert f"Reused ({ASSETS}) from run" in back.stdout, back.stdout
     assert data_versions(home) == first
 
+    status = team.run("superstore", "status", home=home)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.count(" fresh") == ASSETS, status.stdout  # checked against S3
+
     history = json.loads(team.run("superstore", "history", "--json", home=home).stdout)
     assert [run["status"] for run in history] == ["SUCCESS"] * 3
     newest, _, oldest = history
@@ -259,6 +263,21 @@ def test_unknown_profile_is_refused(monkeypatch):
     monkeypatch.setenv("SUPERSTORE_PROFILE", "cloud")
     with pytest.raises(ProfileError, match="use one of local, team"):
         make_definitions(dataset=str(BUNDLED), storage="/tmp/x")
+
+
+def test_the_cli_names_the_setting_to_fix(monkeypatch, tmp_path, capsys):
+    from superstore_assets.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SUPERSTORE_PROFILE", "team")
+    monkeypatch.delenv("SUPERSTORE_POSTGRES_URL", raising=False)
+    assert main(["status"]) == 2
+    message = capsys.readouterr().err
+    assert "set SUPERSTORE_POSTGRES_URL=postgresql+psycopg2://" in message
+    assert not (tmp_path / "home").exists(), "no home made for a profile that cannot run"
+    monkeypatch.setenv("SUPERSTORE_POSTGRES_URL", "postgresql://u@db/dagster")
+    assert main(["status"]) == 2
+    assert "must start with postgresql+psycopg2://" in capsys.readouterr().err
 
 
 def test_team_profile_refuses_a_local_folder(monkeypatch, tmp_path):
