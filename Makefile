@@ -29,9 +29,10 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# The instance settings of the profile: SQLite (local, the default) or PostgreSQL (team).
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	cp superstore_assets/dagster.yaml $@
+	cp superstore_assets/$(if $(filter team,$(SUPERSTORE_PROFILE)),dagster_team.yaml,dagster.yaml) $@
 
 run: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/superstore materialize
@@ -54,7 +55,7 @@ data: $(BIN)/.installed
 	$(BIN)/python -m superstore_assets.generator
 
 lock: $(BIN)/.installed
-	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe \
+	$(BIN)/pip-compile --quiet --extra dev --extra team --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 # Each story BENCH_RUNS times a side after a warm-up round; `make bench BENCH_RUNS=1` for a look.

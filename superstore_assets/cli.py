@@ -13,6 +13,7 @@ superstore diff previous latest        # what differed between two runs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -178,7 +179,7 @@ def materialize(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from superstore_assets.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
-    from superstore_assets.locking import exclusive
+    from superstore_assets.locking import materialize_lock
     from superstore_assets.project import storage_path
     from superstore_assets.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN
     from superstore_assets.staleness import not_fresh, resolve
@@ -187,8 +188,9 @@ def materialize(args: argparse.Namespace) -> int:
     storage = storage_path()
     started = time.perf_counter()
     with (
-        exclusive(home / "materialize.lock", wait_message=_waiting),
         DagsterInstance.get() as instance,
+        materialize_lock(instance, home, wait_message=_waiting),
+        contextlib.ExitStack() as stack,
     ):
         for run_id in fail_abandoned_runs(instance):
             print(
@@ -203,18 +205,18 @@ def materialize(args: argparse.Namespace) -> int:
         statuses = None if args.all else resolve(instance, nodes, source, version)
         selection = every if statuses is None else not_fresh(statuses)
         if selection:
-            from superstore_assets.definitions import make_definitions
-
-            job = make_definitions().resolve_job_def("superstore_pipeline")
-            result = job.execute_in_process(
-                instance=instance,
-                asset_selection=selection,
-                tags={
-                    LAUNCHED_BY_TAG: str(os.getpid()),
-                    **({RECOMPUTE_TAG: "true"} if args.all else {}),
-                },
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+            result = stack.enter_context(
+                _run(
+                    instance,
+                    selection,
+                    tags={
+                        LAUNCHED_BY_TAG: str(os.getpid()),
+                        **({RECOMPUTE_TAG: "true"} if args.all else {}),
+                    },
+                    run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+                    dataset=dataset_resource,
+                    storage=storage,
+                )
             )
     if not selection:
         _keep_status(home, key, dataset, version, statuses)
@@ -263,6 +265,43 @@ def materialize(args: argparse.Namespace) -> int:
         print(f"Outputs under {storage}")
         print(f"Report: {Path(storage) / 'report' / 'report.html'}")
     return 0 if result.success else 1
+
+
+@contextlib.contextmanager
+def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: str):
+    """Run the job on `selection`: in this process under the local profile; under the team
+    profile through its executor (Dask), with the dataset and storage in the run config, since
+    a worker builds its resources from the run, not from this process's environment."""
+    from superstore_assets.definitions import make_definitions, resource_run_config
+    from superstore_assets.project import deployment_profile
+
+    definitions = make_definitions()
+    if deployment_profile() != "team":
+        job = definitions.resolve_job_def("superstore_pipeline")
+        yield job.execute_in_process(
+            instance=instance,
+            asset_selection=selection,
+            tags=tags,
+            raise_on_error=False,
+            run_config=run_config,
+        )
+        return
+    from dagster import execute_job, reconstructable
+
+    from superstore_assets.definitions import previews_setting, superstore_job
+
+    resources = resource_run_config(
+        str(dataset.resolved_path()), storage, previews_setting(), dataset.date_format
+    )
+    with execute_job(
+        reconstructable(superstore_job),
+        instance=instance,
+        asset_selection=selection,
+        tags=tags,
+        raise_on_error=False,
+        run_config={**run_config, **resources},
+    ) as result:
+        yield result
 
 
 def _listing(heading: str, names: list[str]) -> str:
@@ -388,9 +427,11 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--html", metavar="FILE", help="also write the diff as an HTML page")
     compare.set_defaults(handler=diff)
     args = parser.parse_args(argv)
+    from superstore_assets.project import ProfileError
+
     try:
         return args.handler(args)
-    except DatasetUnreadable as error:  # one sentence that names the file and the fix
+    except (DatasetUnreadable, ProfileError) as error:  # one sentence: what to fix, and how
         print(f"superstore {args.command}: {error}", file=sys.stderr)
         return 2
 

@@ -21,7 +21,13 @@ from dagster import (
 
 from superstore_assets.assets import eda, evaluation, ingest, models, report, split
 from superstore_assets.observation import observed_version
-from superstore_assets.project import dataset_path, date_format_setting, storage_path
+from superstore_assets.project import (
+    ProfileError,
+    dataset_path,
+    date_format_setting,
+    deployment_profile,
+    storage_path,
+)
 from superstore_assets.resources import DatasetResource
 from superstore_assets.storage import STORAGE_FOLDERS, StorageIOManager
 from superstore_assets.versioning import sha256_file
@@ -49,6 +55,45 @@ def make_resources(
     for key, (kind, folder) in STORAGE_FOLDERS.items():
         resources[key] = StorageIOManager(root=storage, folder=folder, kind=kind, previews=previews)
     return resources
+
+
+def previews_setting() -> bool:
+    """SUPERSTORE_PREVIEWS=0 turns the figures' PNG previews off; they are on otherwise."""
+    return os.environ.get("SUPERSTORE_PREVIEWS", "1") != "0"
+
+
+def resource_run_config(
+    dataset: str, storage: str, previews: bool = True, date_format: str = "auto"
+) -> dict:
+    """make_resources' choices as run config: a step on another machine (a Dask worker) builds
+    its resources from the run's config, not from its own environment."""
+    resources: dict = {"dataset": {"config": {"path": dataset, "date_format": date_format}}}
+    for key, (kind, folder) in STORAGE_FOLDERS.items():
+        config = {"root": storage, "folder": folder, "kind": kind, "previews": previews}
+        resources[key] = {"config": config}
+    return {"resources": resources}
+
+
+def object_store(storage: str) -> str:
+    """`storage` if it is an object store URL (s3://bucket/prefix); the team profile has no
+    shared disk, so a local folder is refused with the setting to change."""
+    protocol = storage.split("://", 1)[0] if "://" in storage else ""
+    if protocol in ("", "file", "local"):
+        raise ProfileError(
+            "SUPERSTORE_PROFILE=team keeps every output in an object store, which every worker "
+            f"reaches: set SUPERSTORE_STORAGE=s3://bucket/prefix (it is {storage!r})"
+        )
+    return storage
+
+
+def dask_executor_for_team() -> ExecutorDefinition:
+    """The dagster-dask executor on the scheduler at SUPERSTORE_DASK_ADDRESS
+    (tcp://host:8786), or on a LocalCluster of this machine's cores when it is unset."""
+    from dagster_dask import dask_executor
+
+    address = os.environ.get("SUPERSTORE_DASK_ADDRESS")
+    cluster = {"existing": {"address": address}} if address else {"local": {}}
+    return dask_executor.configured({"cluster": cluster}, name="dask")
 
 
 # The whole graph, observing the dataset first so that the run records the version it used.
@@ -107,9 +152,17 @@ def make_definitions(
     SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_DATE_FORMAT, SUPERSTORE_PREVIEWS=0 and
     SUPERSTORE_EXECUTOR=multiprocess are read here (see README). The in-process executor is the
     default: a step costs milliseconds there, seconds in the multiprocess one.
+    SUPERSTORE_PROFILE=team runs steps on Dask (SUPERSTORE_DASK_ADDRESS) and requires the
+    storage to be an object store URL; its dagster.yaml puts the run record in PostgreSQL.
     """
     if previews is None:
-        previews = os.environ.get("SUPERSTORE_PREVIEWS", "1") != "0"
+        previews = previews_setting()
+    storage = storage or storage_path()
+    team = deployment_profile() == "team"
+    if team:
+        storage = object_store(storage)
+    if executor is None and team:
+        executor = dask_executor_for_team()
     if executor is None:
         multiprocess = os.environ.get("SUPERSTORE_EXECUTOR") == "multiprocess"
         executor = multiprocess_executor if multiprocess else in_process_executor
@@ -117,7 +170,7 @@ def make_definitions(
         assets=all_assets,
         resources=make_resources(
             dataset or dataset_path(),
-            storage or storage_path(),
+            storage,
             previews,
             date_format_setting(),
         ),
@@ -125,6 +178,12 @@ def make_definitions(
         jobs=[superstore_pipeline],
         sensors=[dataset_changed],
     )
+
+
+def superstore_job():
+    """The job as this process's environment defines it; `reconstructable(superstore_job)` is
+    how an executor in other processes (Dask workers) finds it again."""
+    return make_definitions().resolve_job_def("superstore_pipeline")
 
 
 defs = make_definitions()

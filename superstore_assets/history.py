@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -182,11 +183,13 @@ def dataset_rows(instance: DagsterInstance, sha256: str) -> tuple[pd.DataFrame |
 
     First the dataset file where it was observed, if its bytes still have this hash (read by
     today's loader, so both sides of a diff are read alike); else the stored orders_raw table,
-    if its latest materialization read this dataset and the file still has its recorded hash.
+    stored by a run that read this dataset, if that version is still intact (in the folder or
+    object store it was written to).
     Neither means the rows are gone (None, and why).
     """
     from superstore_assets.ingest import read_orders
-    from superstore_assets.versioning import sha256_file
+    from superstore_assets.storage import open_root
+    from superstore_assets.versioning import sha256_bytes, sha256_file
 
     for record in instance.fetch_observations(AssetKey("superstore_csv"), limit=200).records:
         observation = record.asset_observation
@@ -195,18 +198,17 @@ def dataset_rows(instance: DagsterInstance, sha256: str) -> tuple[pd.DataFrame |
         path = Path(observation.metadata["path"].value)
         if path.is_file() and sha256_file(path) == sha256:
             return read_orders(path.read_bytes())[0], f"dataset file {path}"
-    raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
-    if raw is not None:
-        metadata = raw.asset_materialization.metadata
-        path = metadata.get("path")
-        if (
-            metadata.get("dataset_sha256") is not None
-            and metadata["dataset_sha256"].value == sha256
-            and path is not None
-            and Path(path.value).is_file()
-            and sha256_file(path.value) == metadata["sha256"].value
-        ):
-            return pd.read_parquet(path.value), f"stored table {path.value}"
+    for record in instance.fetch_materializations(AssetKey("orders_raw"), limit=200).records:
+        metadata = record.asset_materialization.metadata
+        lineage, stored = metadata.get("dataset_sha256"), metadata.get("version_path")
+        if lineage is None or lineage.value != sha256 or stored is None:
+            continue
+        # The stored version (a local file or an object store URL), if its bytes are intact.
+        location = open_root(stored.value)
+        if location.exists():
+            data = location.read_bytes()
+            if sha256_bytes(data) == metadata["sha256"].value:
+                return pd.read_parquet(io.BytesIO(data)), f"stored table {stored.value}"
     return None, (
         f"no file or stored table with SHA-256 {short(sha256)}… is left to compare rows with"
     )

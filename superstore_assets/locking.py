@@ -1,4 +1,9 @@
-"""One `superstore materialize` at a time per Dagster home: the second waits for the first."""
+"""One `superstore materialize` at a time per run record: the second waits for the first.
+
+Under the local profile the record is SQLite files in the Dagster home, and a flock on the home
+serialises; under the team profile it is a PostgreSQL database that several machines share, and
+an advisory lock in that database does (see materialize_lock).
+"""
 
 from __future__ import annotations
 
@@ -33,3 +38,59 @@ def exclusive(path: Path, wait_message: Callable[[str], None] | None = None) -> 
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# The advisory lock `superstore materialize` holds in a PostgreSQL instance: two int4 keys, so
+# that pg_locks shows them as classid/objid ("superstore", "materialize" in ASCII, truncated).
+ADVISORY_KEYS = (0x73757065, 0x6D617465)
+
+
+@contextlib.contextmanager
+def exclusive_in_postgres(
+    url: str, wait_message: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold PostgreSQL's session advisory lock for `superstore materialize`: one at a time per
+    database, whichever machine runs it. The server drops it when the session ends (the process
+    died, even by SIGKILL, or its machine went away); if another session holds it, say which
+    (its application_name names host and pid) and wait."""
+    import socket
+
+    import psycopg2
+
+    dsn = url.replace("postgresql+psycopg2://", "postgresql://", 1)  # SQLAlchemy's spelling
+    connection = psycopg2.connect(
+        dsn, application_name=f"superstore materialize pid {os.getpid()} on {socket.gethostname()}"
+    )
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", ADVISORY_KEYS)
+            if not cursor.fetchone()[0]:
+                if wait_message is not None:
+                    wait_message(_advisory_holder(cursor))
+                cursor.execute("SELECT pg_advisory_lock(%s, %s)", ADVISORY_KEYS)
+        yield
+    finally:
+        connection.close()  # ends the session, which releases the lock
+
+
+def _advisory_holder(cursor) -> str:
+    cursor.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s",
+        ADVISORY_KEYS,
+    )
+    row = cursor.fetchone()
+    return (row[0] or "another process") if row else "another process"
+
+
+def materialize_lock(
+    instance, home: Path, wait_message: Callable[[str], None] | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """The lock one `superstore materialize` holds while it runs: in the instance's PostgreSQL
+    database when the run record lives there (the team profile: runs may start on several
+    machines), else a flock on the Dagster home (the record is a local SQLite file anyway)."""
+    url = getattr(instance.run_storage, "postgres_url", None)
+    if url:
+        return exclusive_in_postgres(url, wait_message)
+    return exclusive(home / "materialize.lock", wait_message)

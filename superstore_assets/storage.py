@@ -249,11 +249,24 @@ def confined(root: str, folder: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
+# Object stores whose fsspec file system keeps directory listings per process: a version that
+# another process (a Dask worker, another machine) stored after a listing was cached would look
+# absent, so listings are not cached there and every check asks the store.
+_UNCACHED_LISTINGS = {"s3", "s3a"}
+
+
+def open_root(url: str) -> UPath:
+    """The storage folder at `url` (a path or an fsspec URL), every check asking the store."""
+    protocol = url.split("://", 1)[0] if "://" in url else ""
+    options = {"use_listings_cache": False} if protocol in _UNCACHED_LISTINGS else {}
+    return UPath(url, **options)
+
+
 class VersionStore:
     """One kind's folder: every version under versions/<asset>/, the current one beside it."""
 
     def __init__(self, base_path: str, kind: str):
-        self.base = UPath(base_path)
+        self.base = open_root(base_path)
         self.kind = kind
         self.extension = EXTENSIONS[kind]
 
