@@ -61,3 +61,19 @@ def test_split_refuses_one_class_and_too_few_orders():
         split.assign_split(one_class)
     with pytest.raises(DatasetError, match="only 3 orders"):
         split.assign_split(features(orders=3))
+
+
+def test_split_labels_an_order_the_same_whatever_the_row_order():
+    df = features(orders=2000)
+    labels = split.assign_split(df)
+    shuffled = df.sample(frac=1, random_state=3)
+    assert split.assign_split(shuffled).reindex(df.index).equals(labels)
+
+
+def test_split_of_many_orders_is_close_to_exact():
+    df = features(orders=20_000, seed=5)
+    summary = split.split_summary(df.assign(split=split.assign_split(df)))
+    overall = df[config.TARGET].mean()
+    for side, fraction in config.SPLIT_FRACTIONS.items():
+        assert summary[side]["rows"] / len(df) == pytest.approx(fraction, abs=0.002)
+        assert summary[side]["profitable_share"] == pytest.approx(overall, abs=0.002)
