@@ -72,6 +72,15 @@ def split_summary(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     return {side: summary[side] for side in ("train", "validation", "test") if side in summary}
 
 
+def stratified_sample(table: pd.DataFrame, max_rows: int, seed: int = config.SEED) -> pd.DataFrame:
+    """At most `max_rows` rows, a seeded sample with each class in its share; the table itself
+    when it is no larger. Rows keep their order."""
+    if len(table) <= max_rows:
+        return table
+    by_class = table.groupby(config.TARGET, group_keys=False)
+    return by_class.sample(frac=max_rows / len(table), random_state=seed).sort_index()
+
+
 def side(table: pd.DataFrame, name: str) -> pd.DataFrame:
     """The rows of one side of the split."""
     return table[table[SPLIT_COLUMN] == name]

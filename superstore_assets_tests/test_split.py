@@ -77,3 +77,13 @@ def test_split_of_many_orders_is_close_to_exact():
     for side, fraction in config.SPLIT_FRACTIONS.items():
         assert summary[side]["rows"] / len(df) == pytest.approx(fraction, abs=0.002)
         assert summary[side]["profitable_share"] == pytest.approx(overall, abs=0.002)
+
+
+def test_stratified_sample_keeps_small_tables_whole_and_samples_large_ones_by_class():
+    df = features(orders=2000)
+    assert split.stratified_sample(df, len(df)) is df
+    sample = split.stratified_sample(df, 1000, seed=1)
+    assert len(sample) == pytest.approx(1000, abs=1)
+    assert sample[config.TARGET].mean() == pytest.approx(df[config.TARGET].mean(), abs=0.002)
+    assert sample.index.is_monotonic_increasing  # rows keep the file's order
+    assert sample.equals(split.stratified_sample(df, 1000, seed=1))
