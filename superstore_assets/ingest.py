@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,29 +35,62 @@ class Decoded:
     encoding: str
 
 
-def decode(data: bytes) -> Decoded:
-    """Decode a CSV file's bytes, with line ends made LF.
+DECODE_CHUNK = 1 << 24  # bytes checked at a time: a large file is never held twice as text
+
+
+def detect_encoding(data: bytes) -> tuple[str, str]:
+    """The codec that reads the file's bytes, and its name for people.
 
     UTF-8 (a byte-order mark allowed) first; else Mac Roman for a file whose lines end in CR
-    alone (classic Mac OS), else Windows-1252, the real file's encoding.
+    alone (classic Mac OS), else Windows-1252, the real file's encoding. The bytes are checked a
+    slice at a time, and the text thrown away, so a file of gigabytes costs no copy of itself.
     """
+    import codecs
+
     if b"\x00" in data[:65536]:
         raise DatasetError("the file is binary (it holds NUL bytes), not CSV text")
     cr_only = b"\r" in data and b"\n" not in data
+    view = memoryview(data)
     for encoding in config.ENCODINGS:
         if encoding == "cp1252" and cr_only:
             encoding = "mac_roman"
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            text = data.decode(encoding)
+            for start in range(0, len(data), DECODE_CHUNK):
+                decoder.decode(view[start : start + DECODE_CHUNK])
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        label = encoding
         if encoding == "utf-8-sig":
-            encoding = "utf-8 (BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return Decoded(text=text, encoding=encoding)
+            label = "utf-8 (BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return encoding, label
     raise DatasetError(
         "the file is neither UTF-8 nor Windows-1252 text; save it as CSV in one of those encodings"
     )
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a CSV file's bytes, with line ends made LF (the encoding as `detect_encoding`)."""
+    encoding, label = detect_encoding(data)
+    return Decoded(text=as_lf(data.decode(encoding)), encoding=label)
+
+
+def as_lf(text: str) -> str:
+    """The text with CR LF and CR line ends made LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def text_stream(data: bytes, encoding: str) -> io.TextIOWrapper:
+    """The bytes read as text a piece at a time, line ends left to the CSV reader."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+
+
+def head_text(data: bytes, encoding: str, size: int = 1 << 20) -> str:
+    """The first `size` bytes as text (a character cut in two at the end is left out)."""
+    import codecs
+
+    return codecs.getincrementaldecoder(encoding)().decode(data[:size])
 
 
 @dataclass(frozen=True)
@@ -137,13 +171,14 @@ def describe_parser_error(error: pd.errors.ParserError, layout: Layout) -> str:
 
 def count_rows(data: bytes) -> int:
     """Data rows in a CSV file's bytes (a quoted line break does not start a row; a header line
-    is not a row); 0 when the bytes are not text."""
+    is not a row); 0 when the bytes are not text. Read as a stream, not as one copy of text."""
     try:
-        text = decode(data).text
+        encoding, _ = detect_encoding(data)
     except DatasetError:
         return 0
-    records = sum(1 for _ in csv.reader(io.StringIO(text)))
-    return max(records - (1 if detect_layout(text).header else 0), 0)
+    records = sum(1 for _ in csv.reader(text_stream(data, encoding)))
+    header = detect_layout(as_lf(head_text(data, encoding))).header
+    return max(records - (1 if header else 0), 0)
 
 
 def strip_column_names(columns: pd.Index) -> list[str]:
@@ -158,6 +193,13 @@ def strip_column_names(columns: pd.Index) -> list[str]:
             name = f"{base}.{repeat}"
         names.append(name)
     return names
+
+
+# How the numeric columns are parsed when every cell is a number, as `parse_numbers` types them.
+NUMBER_DTYPES = {
+    column: "Int64" if column in ("Row ID", "Quantity") else "float64"
+    for column in config.NUMERIC_COLUMNS
+}
 
 
 def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
@@ -182,21 +224,41 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     order, 19 the older layout without Row ID and Country, which get 1, 2, … in file order and
     "United States".
     """
-    decoded = decode(data)
-    if not decoded.text.strip():
+    encoding, encoding_label = detect_encoding(data)
+    head = as_lf(head_text(data, encoding))
+    if not head.strip() and not decode(data).text.strip():
         raise DatasetError("the file is empty; expected a header line and rows of orders")
-    layout = detect_layout(decoded.text)
+    layout = detect_layout(head)
     names = None if layout.header else headerless_columns(layout.fields)
-    try:
-        df = pd.read_csv(
-            io.StringIO(decoded.text),
+
+    def parse(dtype) -> pd.DataFrame:
+        # Bytes with LF line ends are parsed as they are, decoded a piece at a time; others
+        # (CR line ends) as text with LF line ends, as `decode` gives them.
+        if b"\r" in data:
+            source, source_encoding = io.StringIO(decode(data).text), None
+        else:
+            source, source_encoding = io.BytesIO(data), encoding
+        return pd.read_csv(
+            source,
+            encoding=source_encoding,
             sep=layout.delimiter,
             header=0 if layout.header else None,
             names=names,
-            dtype=str,
+            dtype=dtype,
             keep_default_na=False,
             na_values=[""],
         )
+
+    try:
+        try:
+            # The numbers parsed as the file is read, never held as text: at millions of lines
+            # this is most of the memory. A cell that is not a number makes it refuse...
+            df = parse(defaultdict(lambda: str, NUMBER_DTYPES))
+        except pd.errors.ParserError:
+            raise
+        except (ValueError, TypeError, OverflowError):
+            # ...and then every column is read as text and such cells counted, below.
+            df = parse(str)
     except pd.errors.ParserError as error:
         raise DatasetError(describe_parser_error(error, layout)) from error
     if not isinstance(df.index, pd.RangeIndex):
@@ -219,6 +281,9 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     for column in config.NUMERIC_COLUMNS:
         if column not in df:
             continue
+        if pd.api.types.is_numeric_dtype(df[column]):
+            not_numeric[column] = 0  # parsed as it was read: every cell a number or empty
+            continue
         raw = df[column].str.strip()
         values = parse_numbers(column, raw)
         not_numeric[column] = int((values.isna() & raw.notna()).sum())
@@ -232,7 +297,7 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
         padded = int(short_codes.sum())
     facts = {
         "layout": described,
-        "encoding": decoded.encoding,
+        "encoding": encoding_label,
         "delimiter": layout.delimiter,
         "rows": len(df),
         "columns": len(df.columns),
