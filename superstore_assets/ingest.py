@@ -314,8 +314,14 @@ def missing_columns(df: pd.DataFrame) -> list[str]:
 
 
 def parse_dates(values: pd.Series, date_format: str = config.DATE_FORMAT) -> pd.Series:
-    """Parse dates in the given format; a cell that does not match becomes NaT."""
-    return pd.to_datetime(values, format=date_format, errors="coerce")
+    """Parse dates in the given format; a cell that does not match becomes NaT.
+
+    Each distinct cell is parsed once: a file of millions of lines holds a few thousand dates.
+    """
+    codes, cells = pd.factorize(values)
+    parsed = pd.to_datetime(pd.Series(cells, dtype=object), format=date_format, errors="coerce")
+    dates = parsed.array.take(codes, allow_fill=True)  # -1, a missing cell: NaT
+    return pd.Series(dates, index=values.index, name=values.name)
 
 
 def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
@@ -326,10 +332,16 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
     """
     if configured != "auto":
         return configured
-    cells = values.dropna().astype(str).str.strip()
-    if cells.empty:
+    # Each distinct cell once, in order of first appearance, weighted by how often it appears.
+    codes, distinct = pd.factorize(values)
+    if len(distinct) == 0:
         return config.DATE_FORMAT
-    parsed = {fmt: parse_dates(cells, fmt).notna().mean() for fmt in config.DATE_FORMATS}
+    counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    cells = pd.Series(distinct, dtype=object).astype(str).str.strip()
+    parsed = {
+        fmt: counts[parse_dates(cells, fmt).notna().to_numpy()].sum() / counts.sum()
+        for fmt in config.DATE_FORMATS
+    }
     best = max(parsed, key=parsed.get)
     if parsed[best] == 1.0:
         return best
@@ -345,6 +357,17 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
             "first like 11/8/2016 or ISO like 2016-11-08, or set SUPERSTORE_DATE_FORMAT"
         )
     return best  # the cells that do not match become missing, and are counted
+
+
+def duplicated_rows(df: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """`df.duplicated(subset=columns)` (each repeat after the first), in the memory of a few
+    columns: rows are hashed, and only rows whose hash repeats are compared cell by cell."""
+    hashes = pd.util.hash_pandas_object(df[columns], index=False)
+    candidates = hashes.duplicated(keep=False).to_numpy()
+    duplicated = np.zeros(len(df), dtype=bool)
+    if candidates.any():
+        duplicated[candidates] = df.loc[candidates, columns].duplicated(keep="first").to_numpy()
+    return pd.Series(duplicated, index=df.index)
 
 
 def add_target(df: pd.DataFrame) -> pd.DataFrame:
@@ -386,9 +409,11 @@ def clean_orders(
     missing = missing_columns(raw)
     if missing:
         raise DatasetError(f"the orders lack columns the pipeline needs: {', '.join(missing)}")
-    df = ensure_numeric(raw.copy())
+    # A shallow copy: columns are replaced, never written into, so `raw` stays as it was.
+    df = ensure_numeric(raw.copy(deep=False))
     has_profit = df["Profit"].notna()
-    df = df[has_profit]
+    if not has_profit.all():
+        df = df[has_profit]
     fmt = detect_date_format(pd.concat([df[c] for c in config.DATE_COLUMNS]), date_format)
     unparsed = {}
     for column in config.DATE_COLUMNS:
@@ -396,8 +421,9 @@ def clean_orders(
         unparsed[column] = parsed.isna() & df[column].notna()
         df[column] = parsed
     content = [c for c in df.columns if c != "Row ID"]
-    duplicated = df.duplicated(subset=content, keep="first")
-    df = df[~duplicated]
+    duplicated = duplicated_rows(df, content)
+    if duplicated.any():
+        df = df[~duplicated]
     counts: dict[str, int | str] = {
         "dropped_missing_profit": int((~has_profit).sum()),
         "dropped_duplicates": int(duplicated.sum()),
@@ -408,9 +434,18 @@ def clean_orders(
         counts[rule] = int(unparsed[column][~duplicated].sum())
     for column in ("Sales", "Quantity", "Discount"):
         counts[f"missing_{column.lower()}"] = int(df[column].isna().sum())
-    df = add_target(df).reset_index(drop=True)
+    df[config.TARGET] = df["Profit"] > 0  # as add_target, without copying the frame
+    df.index = pd.RangeIndex(len(df))
     counts["rows"] = len(df)
     return df, counts
+
+
+def order_months(dates: pd.Series) -> pd.Series:
+    """The month of each date as two digits ("01" … "12"), missing where the date is; each
+    distinct date formatted once."""
+    codes, distinct = pd.factorize(dates)
+    months = pd.Series(pd.DatetimeIndex(distinct).strftime("%m"), dtype=object)
+    return pd.Series(months.to_numpy()[codes], index=dates.index).where(codes >= 0)
 
 
 def build_features(orders: pd.DataFrame) -> pd.DataFrame:
@@ -432,11 +467,13 @@ def build_features(orders: pd.DataFrame) -> pd.DataFrame:
             "Segment": orders["Segment"],
             "Region": orders["Region"],
             "Ship Mode": orders["Ship Mode"],
-            "order_month": orders["Order Date"].dt.strftime("%m"),
+            "order_month": order_months(orders["Order Date"]),
         }
     )
     for column in config.CATEGORICAL_FEATURES:
         features[column] = features[column].astype(object).where(features[column].notna(), None)
         features[column] = features[column].fillna("(missing)").astype(str)
     features[config.TARGET] = orders[config.TARGET].astype(bool)
-    return features.replace([np.inf, -np.inf], np.nan)
+    numbers = list(config.NUMERIC_FEATURES)  # only numbers can be infinite
+    features[numbers] = features[numbers].replace([np.inf, -np.inf], np.nan)
+    return features
