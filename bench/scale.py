@@ -34,9 +34,9 @@ DATA = ROOT / "bench" / "data"
 MULTIPLES = (10, 100, 1000)
 
 
-def generate(rows: int) -> tuple[Path, float]:
+def generate(rows: int, data: Path = DATA) -> tuple[Path, float]:
     """The generated file of `rows` lines, made now if it is missing; and seconds it took."""
-    path = DATA / f"superstore_{rows}.csv"
+    path = data / f"superstore_{rows}.csv"
     if path.exists():
         return path, 0.0
     started = time.perf_counter()
@@ -186,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds a run may take")
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="where the generated files are kept (bench/data)"
+    )
     args = parser.parse_args(argv)
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -201,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = ROWS * multiple
             if rows > args.max_rows:
                 continue
-            dataset, seconds = generate(rows)
+            dataset, seconds = generate(rows, args.data)
             if seconds:
                 print(f"generated {dataset} in {seconds:.0f} s", flush=True)
             bench = Workbench(Path(work) / str(rows), dataset, dataset)

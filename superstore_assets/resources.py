@@ -55,6 +55,12 @@ def _read(path: str, mtime_ns: int, size: int) -> bytes:
     return Path(path).read_bytes()
 
 
+def forget_bytes() -> None:
+    """Let go of the file's bytes once they are parsed: at millions of lines they are gigabytes
+    that no later step needs."""
+    _read.cache_clear()
+
+
 def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None = None) -> dict:
     """What an observation of the dataset records: path, size, SHA-256 and rows (counted here
     unless the caller has already parsed them)."""

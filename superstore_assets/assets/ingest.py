@@ -21,7 +21,7 @@ from superstore_assets import config, ingest, provenance
 from superstore_assets.assets.base import versioned_asset
 from superstore_assets.dagster_internals import DATA_VERSION_TAG, refresh_input_version, tag_run
 from superstore_assets.project import project_root
-from superstore_assets.resources import DatasetResource, dataset_fingerprint
+from superstore_assets.resources import DatasetResource, dataset_fingerprint, forget_bytes
 
 GROUP = "ingest"
 
@@ -150,6 +150,8 @@ def orders_raw(dataset: DatasetResource) -> Output[pd.DataFrame]:
         df, facts = ingest.read_orders(data)
     except ingest.DatasetError as error:
         raise Failure(description=f"Cannot read {dataset.resolved_path()}: {error}.") from error
+    del data
+    forget_bytes()
     return Output(
         df,
         metadata={
