@@ -9,7 +9,9 @@ import csv
 import io
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,8 +40,35 @@ class Decoded:
 DECODE_CHUNK = 1 << 24  # bytes checked at a time: a large file is never held twice as text
 
 
-def detect_encoding(data: bytes) -> tuple[str, str]:
-    """The codec that reads the file's bytes, and its name for people.
+def byte_chunks(source: bytes | Path, size: int = DECODE_CHUNK) -> Iterator[bytes]:
+    """The bytes of a file, or of a file's bytes in memory, a slice at a time."""
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            while chunk := file.read(size):
+                yield chunk
+    else:
+        for start in range(0, len(source), size):
+            yield source[start : start + size]
+
+
+def head_bytes(source: bytes | Path, size: int) -> bytes:
+    """The first `size` bytes."""
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            return file.read(size)
+    return bytes(source[:size])
+
+
+def line_ends(source: bytes | Path) -> tuple[bool, bool]:
+    """Whether the bytes hold a CR, and whether they hold an LF."""
+    cr = lf = False
+    for chunk in byte_chunks(source):
+        cr, lf = cr or b"\r" in chunk, lf or b"\n" in chunk
+    return cr, lf
+
+
+def detect_encoding(source: bytes | Path) -> tuple[str, str]:
+    """The codec that reads the file's bytes (or the file), and its name for people.
 
     UTF-8 (a byte-order mark allowed) first; else Mac Roman for a file whose lines end in CR
     alone (classic Mac OS), else Windows-1252, the real file's encoding. The bytes are checked a
@@ -47,23 +76,23 @@ def detect_encoding(data: bytes) -> tuple[str, str]:
     """
     import codecs
 
-    if b"\x00" in data[:65536]:
+    head = head_bytes(source, 65536)
+    if b"\x00" in head:
         raise DatasetError("the file is binary (it holds NUL bytes), not CSV text")
-    cr_only = b"\r" in data and b"\n" not in data
-    view = memoryview(data)
+    cr, lf = line_ends(source)
     for encoding in config.ENCODINGS:
-        if encoding == "cp1252" and cr_only:
+        if encoding == "cp1252" and cr and not lf:
             encoding = "mac_roman"
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            for start in range(0, len(data), DECODE_CHUNK):
-                decoder.decode(view[start : start + DECODE_CHUNK])
+            for chunk in byte_chunks(source):
+                decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
         label = encoding
         if encoding == "utf-8-sig":
-            label = "utf-8 (BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+            label = "utf-8 (BOM)" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
         return encoding, label
     raise DatasetError(
         "the file is neither UTF-8 nor Windows-1252 text; save it as CSV in one of those encodings"
@@ -86,11 +115,11 @@ def text_stream(data: bytes, encoding: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
 
 
-def head_text(data: bytes, encoding: str, size: int = 1 << 20) -> str:
+def head_text(source: bytes | Path, encoding: str, size: int = 1 << 20) -> str:
     """The first `size` bytes as text (a character cut in two at the end is left out)."""
     import codecs
 
-    return codecs.getincrementaldecoder(encoding)().decode(data[:size])
+    return codecs.getincrementaldecoder(encoding)().decode(head_bytes(source, size))
 
 
 @dataclass(frozen=True)
@@ -212,8 +241,9 @@ def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
     return values.astype("float64")
 
 
-def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
-    """Parse the file's bytes into a frame of the Superstore columns.
+def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
+    """Parse the file's bytes (or the file, read as it is parsed) into a frame of the
+    Superstore columns.
 
     Text and date columns stay text (dates are parsed in `clean_orders`); Row ID and Quantity
     become nullable integers, Sales, Discount and Profit floats. A cell that is not a number
@@ -226,7 +256,8 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     """
     encoding, encoding_label = detect_encoding(data)
     head = as_lf(head_text(data, encoding))
-    if not head.strip() and not decode(data).text.strip():
+    whole = data.read_bytes if isinstance(data, Path) else lambda: data
+    if not head.strip() and not decode(whole()).text.strip():
         raise DatasetError("the file is empty; expected a header line and rows of orders")
     layout = detect_layout(head)
     names = None if layout.header else headerless_columns(layout.fields)
@@ -234,10 +265,11 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     def parse(dtype) -> pd.DataFrame:
         # Bytes with LF line ends are parsed as they are, decoded a piece at a time; others
         # (CR line ends) as text with LF line ends, as `decode` gives them.
-        if b"\r" in data:
-            source, source_encoding = io.StringIO(decode(data).text), None
+        if line_ends(data)[0]:
+            source, source_encoding = io.StringIO(decode(whole()).text), None
         else:
-            source, source_encoding = io.BytesIO(data), encoding
+            source = data if isinstance(data, Path) else io.BytesIO(data)
+            source_encoding = encoding
         return pd.read_csv(
             source,
             encoding=source_encoding,

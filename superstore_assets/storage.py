@@ -182,8 +182,16 @@ def decode_table(data: bytes) -> Any:
     source = pq.ParquetFile(pa.BufferReader(data))
     if source.num_row_groups <= 1:
         return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
-    parts = [source.read_row_group(i).to_pandas() for i in range(source.num_row_groups)]
-    return pd.concat(parts, ignore_index=True)
+    # Each row group as columns of their own, then each column joined and its parts let go:
+    # the table is never held twice.
+    parts = [
+        source.read_row_group(i).to_pandas(split_blocks=True) for i in range(source.num_row_groups)
+    ]
+    columns = list(parts[0].columns)
+    joined = {
+        name: pd.concat([part.pop(name) for part in parts], ignore_index=True) for name in columns
+    }
+    return pd.DataFrame(joined, columns=columns)
 
 
 def decode(kind: str, data: bytes) -> Any:

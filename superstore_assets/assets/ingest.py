@@ -145,13 +145,14 @@ def raw_checks(df: pd.DataFrame):
 )
 def orders_raw(dataset: DatasetResource) -> Output[pd.DataFrame]:
     """The dataset file read with its encoding into a typed frame of the Superstore columns."""
-    data = dataset.read_bytes()
+    path = dataset.readable_path()
+    # The observation has hashed the bytes; the file is parsed as it is read, so that at
+    # millions of lines its bytes and its table are never held at once.
+    forget_bytes()
     try:
-        df, facts = ingest.read_orders(data)
+        df, facts = ingest.read_orders(path)
     except ingest.DatasetError as error:
         raise Failure(description=f"Cannot read {dataset.resolved_path()}: {error}.") from error
-    del data
-    forget_bytes()
     return Output(
         df,
         metadata={
