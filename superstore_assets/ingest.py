@@ -394,8 +394,11 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
 def duplicated_rows(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     """`df.duplicated(subset=columns)` (each repeat after the first), in the memory of a few
     columns: rows are hashed, and only rows whose hash repeats are compared cell by cell."""
-    hashes = pd.util.hash_pandas_object(df[columns], index=False)
-    candidates = hashes.duplicated(keep=False).to_numpy()
+    hashes = np.zeros(len(df), dtype=np.uint64)
+    for column in columns:  # one column at a time: no copy of the frame
+        column_hashes = pd.util.hash_pandas_object(df[column], index=False).to_numpy()
+        hashes = (hashes ^ column_hashes) * np.uint64(0x100000001B3)  # FNV-style, wrapping
+    candidates = pd.Series(hashes).duplicated(keep=False).to_numpy()
     duplicated = np.zeros(len(df), dtype=bool)
     if candidates.any():
         duplicated[candidates] = df.loc[candidates, columns].duplicated(keep="first").to_numpy()

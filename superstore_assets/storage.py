@@ -385,6 +385,10 @@ class StorageIOManager(ConfigurableIOManager):
                 **metadata,
             }
         )
+        # Stored, the value and its bytes are let go: `execute_in_process` (how `superstore
+        # materialize` runs) keeps every step's output object to the end of the run, which at
+        # 10M lines would hold every table twice over, as a frame and as Parquet.
+        stored.value = stored.data = None
 
     def load_input(self, context: InputContext) -> Any:
         pending = Pending(lambda: self._load(context))
