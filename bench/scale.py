@@ -90,6 +90,7 @@ def run_size(
         "rows": rows,
         "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_after": round(os.getloadavg()[0], 2),
+        "commit": machine()["commit"],
         "file": str(dataset),
         "file_mb": round(dataset.stat().st_size / 1e6, 1),
         **{side: summary(found) for side, found in samples.items()},
@@ -162,6 +163,7 @@ def format_markdown(results: dict) -> str:
             f"### {size['rows']:,} rows: where the time goes",
             "",
             f"Measured {size.get('measured', results['date'])}"
+            + (f" at commit {size['commit']}" if "commit" in size else "")
             + (f", load average {size['load_after']:.2f} after" if "load_after" in size else "")
             + ".",
             f"Pipeline: the Dagster run {size['pipeline_run_seconds']} s of "
