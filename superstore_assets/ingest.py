@@ -224,10 +224,11 @@ def strip_column_names(columns: pd.Index) -> list[str]:
     return names
 
 
-# How the numeric columns are parsed when every cell is a number, as `parse_numbers` types them.
+# The columns parsed as the file is read, when every cell is a number: the floats. Row ID and
+# Quantity stay text until `parse_numbers`, which refuses what an Int64 cannot hold (the
+# parser would wrap 9223372036854775808 round to a negative number).
 NUMBER_DTYPES = {
-    column: "Int64" if column in ("Row ID", "Quantity") else "float64"
-    for column in config.NUMERIC_COLUMNS
+    column: "float64" for column in config.NUMERIC_COLUMNS if column not in ("Row ID", "Quantity")
 }
 
 

@@ -389,3 +389,11 @@ def test_a_file_read_from_its_path_is_its_bytes_read(tmp_path):
     from_path, facts = ingest.read_orders(mac)
     assert from_path.equals(ingest.read_orders(mac.read_bytes())[0])
     assert facts["encoding"] == "mac_roman" and len(from_path) > 50
+
+
+def test_a_count_too_large_for_an_integer_is_counted_not_wrapped():
+    data = b"Row ID,Sales,Quantity\n1,2.5,9223372036854775808\n2,3.5,4\n"
+    df, facts = ingest.read_orders(data)
+    assert df["Quantity"].isna().tolist() == [True, False]  # not -9223372036854775808
+    assert facts["not_numeric_cells"]["Quantity"] == 1
+    assert df["Sales"].tolist() == [2.5, 3.5]
