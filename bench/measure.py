@@ -29,6 +29,7 @@ class Sample:
     returncode: int
     log: str
     timed_out: bool = False
+    over_memory: bool = False  # stopped when the tree passed `max_mb`
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -37,11 +38,13 @@ class Sample:
 class _TreePeak(threading.Thread):
     """Samples the resident memory of a process tree until stopped; keeps the largest sum."""
 
-    def __init__(self, pid: int, interval: float, timeout: float | None):
+    def __init__(
+        self, pid: int, interval: float, timeout: float | None, max_bytes: float | None = None
+    ):
         super().__init__(daemon=True)
-        self.pid, self.interval, self.timeout = pid, interval, timeout
+        self.pid, self.interval, self.timeout, self.max_bytes = pid, interval, timeout, max_bytes
         self.peak = 0
-        self.timed_out = False
+        self.timed_out = self.over_memory = False
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -50,6 +53,10 @@ class _TreePeak(threading.Thread):
             self.peak = max(self.peak, _tree_rss(self.pid))
             if self.timeout is not None and time.perf_counter() - started > self.timeout:
                 self.timed_out = True
+                _kill_tree(self.pid)
+                return
+            if self.max_bytes is not None and self.peak > self.max_bytes:
+                self.over_memory = True
                 _kill_tree(self.pid)
                 return
             self._done.wait(self.interval)
@@ -93,14 +100,16 @@ def measure(
     log: Path,
     interval: float = 0.1,
     timeout: float | None = None,
+    max_mb: float | None = None,
 ) -> Sample:
-    """Run `command` to its end (or, after `timeout` seconds, end it and every process it
-    started), its output to `log`; time it and its memory."""
+    """Run `command` to its end (or, after `timeout` seconds or past `max_mb` of memory, end it
+    and every process it started), its output to `log`; time it and its memory."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        sampler = _TreePeak(process.pid, interval, timeout)
+        max_bytes = None if max_mb is None else max_mb * 1e6
+        sampler = _TreePeak(process.pid, interval, timeout, max_bytes)
         sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
@@ -114,4 +123,5 @@ def measure(
         returncode=process.returncode,
         log=str(log),
         timed_out=sampler.timed_out,
+        over_memory=sampler.over_memory,
     )

@@ -34,9 +34,9 @@ DATA = ROOT / "bench" / "data"
 MULTIPLES = (10, 100, 1000)
 
 
-def generate(rows: int) -> tuple[Path, float]:
+def generate(rows: int, data: Path = DATA) -> tuple[Path, float]:
     """The generated file of `rows` lines, made now if it is missing; and seconds it took."""
-    path = DATA / f"superstore_{rows}.csv"
+    path = data / f"superstore_{rows}.csv"
     if path.exists():
         return path, 0.0
     started = time.perf_counter()
@@ -49,6 +49,8 @@ def outcome(sample: Sample) -> str:
     """`ok`, or why not: the timeout, or the last line the process printed."""
     if sample.timed_out:
         return f"timed out after {sample.seconds:.0f} s"
+    if sample.over_memory:
+        return f"stopped past {sample.peak_mb:,.0f} MB after {sample.seconds:.0f} s"
     if sample.returncode == 0:
         return "ok"
     lines = [line for line in Path(sample.log).read_text(errors="replace").splitlines() if line]
@@ -56,7 +58,9 @@ def outcome(sample: Sample) -> str:
     return f"failed (exit {sample.returncode}): {last}"
 
 
-def run_size(rows: int, dataset: Path, bench: Workbench, runs: int, timeout: float) -> dict:
+def run_size(
+    rows: int, dataset: Path, bench: Workbench, runs: int, timeout: float, max_mb: float
+) -> dict:
     samples: dict[str, list[Sample]] = {"pipeline": [], "notebook": []}
     breakdowns, cells = [], []
     for number in range(runs):
@@ -71,7 +75,7 @@ def run_size(rows: int, dataset: Path, bench: Workbench, runs: int, timeout: flo
             else:
                 command, cwd, env = notebook.command, notebook.cwd, notebook.env
                 log = timings.parent / "notebook.log"
-            sample = measure(command, cwd, env, log, timeout=timeout)
+            sample = measure(command, cwd, env, log, timeout=timeout, max_mb=max_mb)
             samples[side].append(sample)
             print(
                 f"{rows:>10,} {side:8} {sample.seconds:8.1f} s {sample.peak_mb:8.0f} MB  "
@@ -84,6 +88,9 @@ def run_size(rows: int, dataset: Path, bench: Workbench, runs: int, timeout: flo
                 cells.append(json.loads(timings.read_text()))
     return {
         "rows": rows,
+        "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_after": round(os.getloadavg()[0], 2),
+        "commit": machine()["commit"],
         "file": str(dataset),
         "file_mb": round(dataset.stat().st_size / 1e6, 1),
         **{side: summary(found) for side, found in samples.items()},
@@ -95,7 +102,7 @@ def run_size(rows: int, dataset: Path, bench: Workbench, runs: int, timeout: flo
 
 
 def summary(samples: list[Sample]) -> dict:
-    ok = [s for s in samples if s.returncode == 0 and not s.timed_out]
+    ok = [s for s in samples if s.returncode == 0 and not s.timed_out and not s.over_memory]
     failed = [s for s in samples if s not in ok]
     return {
         "outcome": outcome(failed[0]) if failed else "ok",
@@ -155,6 +162,10 @@ def format_markdown(results: dict) -> str:
             "",
             f"### {size['rows']:,} rows: where the time goes",
             "",
+            f"Measured {size.get('measured', results['date'])}"
+            + (f" at commit {size['commit']}" if "commit" in size else "")
+            + (f", load average {size['load_after']:.2f} after" if "load_after" in size else "")
+            + ".",
             f"Pipeline: the Dagster run {size['pipeline_run_seconds']} s of "
             f"{size['pipeline']['median']} s, its asset steps {size['pipeline_asset_seconds']} s; "
             "slowest steps: "
@@ -184,8 +195,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=1, help="runs a side per size (1)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds a run may take")
+    parser.add_argument(
+        "--max-mb", type=float, default=10_000, help="stop a run whose memory passes this (10,000)"
+    )
+    parser.add_argument(
+        "--min-rows",
+        type=int,
+        default=0,
+        help="run only sizes from this one up; smaller ones are kept from the earlier results",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="where the generated files are kept (bench/data)"
+    )
     args = parser.parse_args(argv)
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -196,16 +219,21 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": [],
         "skipped": [ROWS * m for m in MULTIPLES if ROWS * m > args.max_rows],
     }
+    earlier = args.out / "scale_results.json"
+    if args.min_rows and earlier.exists():
+        kept = json.loads(earlier.read_text())["sizes"]
+        results["sizes"] = [size for size in kept if size["rows"] < args.min_rows]
     with tempfile.TemporaryDirectory(prefix="superstore-scale-", dir=args.work) as work:
         for multiple in MULTIPLES:
             rows = ROWS * multiple
-            if rows > args.max_rows:
+            if rows > args.max_rows or rows < args.min_rows:
                 continue
-            dataset, seconds = generate(rows)
+            dataset, seconds = generate(rows, args.data)
             if seconds:
                 print(f"generated {dataset} in {seconds:.0f} s", flush=True)
             bench = Workbench(Path(work) / str(rows), dataset, dataset)
-            results["sizes"].append(run_size(rows, dataset, bench, args.runs, args.timeout))
+            size = run_size(rows, dataset, bench, args.runs, args.timeout, args.max_mb)
+            results["sizes"].append(size)
             results["load_after"] = os.getloadavg()[0]
             write(results, args.out)  # after every size: an interrupted session keeps the rest
     print(f"\n{format_markdown(results)}")

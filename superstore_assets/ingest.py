@@ -8,7 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,29 +37,89 @@ class Decoded:
     encoding: str
 
 
-def decode(data: bytes) -> Decoded:
-    """Decode a CSV file's bytes, with line ends made LF.
+DECODE_CHUNK = 1 << 24  # bytes checked at a time: a large file is never held twice as text
+
+
+def byte_chunks(source: bytes | Path, size: int = DECODE_CHUNK) -> Iterator[bytes]:
+    """The bytes of a file, or of a file's bytes in memory, a slice at a time."""
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            while chunk := file.read(size):
+                yield chunk
+    else:
+        for start in range(0, len(source), size):
+            yield source[start : start + size]
+
+
+def head_bytes(source: bytes | Path, size: int) -> bytes:
+    """The first `size` bytes."""
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            return file.read(size)
+    return bytes(source[:size])
+
+
+def line_ends(source: bytes | Path) -> tuple[bool, bool]:
+    """Whether the bytes hold a CR, and whether they hold an LF."""
+    cr = lf = False
+    for chunk in byte_chunks(source):
+        cr, lf = cr or b"\r" in chunk, lf or b"\n" in chunk
+    return cr, lf
+
+
+def detect_encoding(source: bytes | Path) -> tuple[str, str]:
+    """The codec that reads the file's bytes (or the file), and its name for people.
 
     UTF-8 (a byte-order mark allowed) first; else Mac Roman for a file whose lines end in CR
-    alone (classic Mac OS), else Windows-1252, the real file's encoding.
+    alone (classic Mac OS), else Windows-1252, the real file's encoding. The bytes are checked a
+    slice at a time, and the text thrown away, so a file of gigabytes costs no copy of itself.
     """
-    if b"\x00" in data[:65536]:
+    import codecs
+
+    head = head_bytes(source, 65536)
+    if b"\x00" in head:
         raise DatasetError("the file is binary (it holds NUL bytes), not CSV text")
-    cr_only = b"\r" in data and b"\n" not in data
+    cr, lf = line_ends(source)
     for encoding in config.ENCODINGS:
-        if encoding == "cp1252" and cr_only:
+        if encoding == "cp1252" and cr and not lf:
             encoding = "mac_roman"
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            text = data.decode(encoding)
+            for chunk in byte_chunks(source):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        label = encoding
         if encoding == "utf-8-sig":
-            encoding = "utf-8 (BOM)" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return Decoded(text=text, encoding=encoding)
+            label = "utf-8 (BOM)" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return encoding, label
     raise DatasetError(
         "the file is neither UTF-8 nor Windows-1252 text; save it as CSV in one of those encodings"
     )
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a CSV file's bytes, with line ends made LF (the encoding as `detect_encoding`)."""
+    encoding, label = detect_encoding(data)
+    return Decoded(text=as_lf(data.decode(encoding)), encoding=label)
+
+
+def as_lf(text: str) -> str:
+    """The text with CR LF and CR line ends made LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def text_stream(data: bytes, encoding: str) -> io.TextIOWrapper:
+    """The bytes read as text a piece at a time, line ends left to the CSV reader."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+
+
+def head_text(source: bytes | Path, encoding: str, size: int = 1 << 20) -> str:
+    """The first `size` bytes as text (a character cut in two at the end is left out)."""
+    import codecs
+
+    return codecs.getincrementaldecoder(encoding)().decode(head_bytes(source, size))
 
 
 @dataclass(frozen=True)
@@ -137,13 +200,14 @@ def describe_parser_error(error: pd.errors.ParserError, layout: Layout) -> str:
 
 def count_rows(data: bytes) -> int:
     """Data rows in a CSV file's bytes (a quoted line break does not start a row; a header line
-    is not a row); 0 when the bytes are not text."""
+    is not a row); 0 when the bytes are not text. Read as a stream, not as one copy of text."""
     try:
-        text = decode(data).text
+        encoding, _ = detect_encoding(data)
     except DatasetError:
         return 0
-    records = sum(1 for _ in csv.reader(io.StringIO(text)))
-    return max(records - (1 if detect_layout(text).header else 0), 0)
+    records = sum(1 for _ in csv.reader(text_stream(data, encoding)))
+    header = detect_layout(as_lf(head_text(data, encoding))).header
+    return max(records - (1 if header else 0), 0)
 
 
 def strip_column_names(columns: pd.Index) -> list[str]:
@@ -160,6 +224,14 @@ def strip_column_names(columns: pd.Index) -> list[str]:
     return names
 
 
+# The columns parsed as the file is read, when every cell is a number: the floats. Row ID and
+# Quantity stay text until `parse_numbers`, which refuses what an Int64 cannot hold (the
+# parser would wrap 9223372036854775808 round to a negative number).
+NUMBER_DTYPES = {
+    column: "float64" for column in config.NUMERIC_COLUMNS if column not in ("Row ID", "Quantity")
+}
+
+
 def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
     """The cells as read_orders types the column: whole numbers an Int64 holds for Row ID and
     Quantity (2.5, inf and 1e20 are not counts), floats for the others; anything else missing."""
@@ -170,8 +242,9 @@ def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
     return values.astype("float64")
 
 
-def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
-    """Parse the file's bytes into a frame of the Superstore columns.
+def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
+    """Parse the file's bytes (or the file, read as it is parsed) into a frame of the
+    Superstore columns.
 
     Text and date columns stay text (dates are parsed in `clean_orders`); Row ID and Quantity
     become nullable integers, Sales, Discount and Profit floats. A cell that is not a number
@@ -182,21 +255,43 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     order, 19 the older layout without Row ID and Country, which get 1, 2, … in file order and
     "United States".
     """
-    decoded = decode(data)
-    if not decoded.text.strip():
+    encoding, encoding_label = detect_encoding(data)
+    head = as_lf(head_text(data, encoding))
+    whole = data.read_bytes if isinstance(data, Path) else lambda: data
+    if not head.strip() and not decode(whole()).text.strip():
         raise DatasetError("the file is empty; expected a header line and rows of orders")
-    layout = detect_layout(decoded.text)
+    layout = detect_layout(head)
     names = None if layout.header else headerless_columns(layout.fields)
-    try:
-        df = pd.read_csv(
-            io.StringIO(decoded.text),
+
+    def parse(dtype) -> pd.DataFrame:
+        # Bytes with LF line ends are parsed as they are, decoded a piece at a time; others
+        # (CR line ends) as text with LF line ends, as `decode` gives them.
+        if line_ends(data)[0]:
+            source, source_encoding = io.StringIO(decode(whole()).text), None
+        else:
+            source = data if isinstance(data, Path) else io.BytesIO(data)
+            source_encoding = encoding
+        return pd.read_csv(
+            source,
+            encoding=source_encoding,
             sep=layout.delimiter,
             header=0 if layout.header else None,
             names=names,
-            dtype=str,
+            dtype=dtype,
             keep_default_na=False,
             na_values=[""],
         )
+
+    try:
+        try:
+            # The numbers parsed as the file is read, never held as text: at millions of lines
+            # this is most of the memory. A cell that is not a number makes it refuse...
+            df = parse(defaultdict(lambda: str, NUMBER_DTYPES))
+        except pd.errors.ParserError:
+            raise
+        except (ValueError, TypeError, OverflowError):
+            # ...and then every column is read as text and such cells counted, below.
+            df = parse(str)
     except pd.errors.ParserError as error:
         raise DatasetError(describe_parser_error(error, layout)) from error
     if not isinstance(df.index, pd.RangeIndex):
@@ -219,6 +314,9 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
     for column in config.NUMERIC_COLUMNS:
         if column not in df:
             continue
+        if pd.api.types.is_numeric_dtype(df[column]):
+            not_numeric[column] = 0  # parsed as it was read: every cell a number or empty
+            continue
         raw = df[column].str.strip()
         values = parse_numbers(column, raw)
         not_numeric[column] = int((values.isna() & raw.notna()).sum())
@@ -232,7 +330,7 @@ def read_orders(data: bytes) -> tuple[pd.DataFrame, dict]:
         padded = int(short_codes.sum())
     facts = {
         "layout": described,
-        "encoding": decoded.encoding,
+        "encoding": encoding_label,
         "delimiter": layout.delimiter,
         "rows": len(df),
         "columns": len(df.columns),
@@ -249,8 +347,14 @@ def missing_columns(df: pd.DataFrame) -> list[str]:
 
 
 def parse_dates(values: pd.Series, date_format: str = config.DATE_FORMAT) -> pd.Series:
-    """Parse dates in the given format; a cell that does not match becomes NaT."""
-    return pd.to_datetime(values, format=date_format, errors="coerce")
+    """Parse dates in the given format; a cell that does not match becomes NaT.
+
+    Each distinct cell is parsed once: a file of millions of lines holds a few thousand dates.
+    """
+    codes, cells = pd.factorize(values)
+    parsed = pd.to_datetime(pd.Series(cells, dtype=object), format=date_format, errors="coerce")
+    dates = parsed.array.take(codes, allow_fill=True)  # -1, a missing cell: NaT
+    return pd.Series(dates, index=values.index, name=values.name)
 
 
 def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
@@ -261,10 +365,16 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
     """
     if configured != "auto":
         return configured
-    cells = values.dropna().astype(str).str.strip()
-    if cells.empty:
+    # Each distinct cell once, in order of first appearance, weighted by how often it appears.
+    codes, distinct = pd.factorize(values)
+    if len(distinct) == 0:
         return config.DATE_FORMAT
-    parsed = {fmt: parse_dates(cells, fmt).notna().mean() for fmt in config.DATE_FORMATS}
+    counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    cells = pd.Series(distinct, dtype=object).astype(str).str.strip()
+    parsed = {
+        fmt: counts[parse_dates(cells, fmt).notna().to_numpy()].sum() / counts.sum()
+        for fmt in config.DATE_FORMATS
+    }
     best = max(parsed, key=parsed.get)
     if parsed[best] == 1.0:
         return best
@@ -280,6 +390,20 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
             "first like 11/8/2016 or ISO like 2016-11-08, or set SUPERSTORE_DATE_FORMAT"
         )
     return best  # the cells that do not match become missing, and are counted
+
+
+def duplicated_rows(df: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """`df.duplicated(subset=columns)` (each repeat after the first), in the memory of a few
+    columns: rows are hashed, and only rows whose hash repeats are compared cell by cell."""
+    hashes = np.zeros(len(df), dtype=np.uint64)
+    for column in columns:  # one column at a time: no copy of the frame
+        column_hashes = pd.util.hash_pandas_object(df[column], index=False).to_numpy()
+        hashes = (hashes ^ column_hashes) * np.uint64(0x100000001B3)  # FNV-style, wrapping
+    candidates = pd.Series(hashes).duplicated(keep=False).to_numpy()
+    duplicated = np.zeros(len(df), dtype=bool)
+    if candidates.any():
+        duplicated[candidates] = df.loc[candidates, columns].duplicated(keep="first").to_numpy()
+    return pd.Series(duplicated, index=df.index)
 
 
 def add_target(df: pd.DataFrame) -> pd.DataFrame:
@@ -321,9 +445,11 @@ def clean_orders(
     missing = missing_columns(raw)
     if missing:
         raise DatasetError(f"the orders lack columns the pipeline needs: {', '.join(missing)}")
-    df = ensure_numeric(raw.copy())
+    # A shallow copy: columns are replaced, never written into, so `raw` stays as it was.
+    df = ensure_numeric(raw.copy(deep=False))
     has_profit = df["Profit"].notna()
-    df = df[has_profit]
+    if not has_profit.all():
+        df = df[has_profit]
     fmt = detect_date_format(pd.concat([df[c] for c in config.DATE_COLUMNS]), date_format)
     unparsed = {}
     for column in config.DATE_COLUMNS:
@@ -331,8 +457,9 @@ def clean_orders(
         unparsed[column] = parsed.isna() & df[column].notna()
         df[column] = parsed
     content = [c for c in df.columns if c != "Row ID"]
-    duplicated = df.duplicated(subset=content, keep="first")
-    df = df[~duplicated]
+    duplicated = duplicated_rows(df, content)
+    if duplicated.any():
+        df = df[~duplicated]
     counts: dict[str, int | str] = {
         "dropped_missing_profit": int((~has_profit).sum()),
         "dropped_duplicates": int(duplicated.sum()),
@@ -343,9 +470,18 @@ def clean_orders(
         counts[rule] = int(unparsed[column][~duplicated].sum())
     for column in ("Sales", "Quantity", "Discount"):
         counts[f"missing_{column.lower()}"] = int(df[column].isna().sum())
-    df = add_target(df).reset_index(drop=True)
+    df[config.TARGET] = df["Profit"] > 0  # as add_target, without copying the frame
+    df.index = pd.RangeIndex(len(df))
     counts["rows"] = len(df)
     return df, counts
+
+
+def order_months(dates: pd.Series) -> pd.Series:
+    """The month of each date as two digits ("01" … "12"), missing where the date is; each
+    distinct date formatted once."""
+    codes, distinct = pd.factorize(dates)
+    months = pd.Series(pd.DatetimeIndex(distinct).strftime("%m"), dtype=object)
+    return pd.Series(months.to_numpy()[codes], index=dates.index).where(codes >= 0)
 
 
 def build_features(orders: pd.DataFrame) -> pd.DataFrame:
@@ -367,11 +503,13 @@ def build_features(orders: pd.DataFrame) -> pd.DataFrame:
             "Segment": orders["Segment"],
             "Region": orders["Region"],
             "Ship Mode": orders["Ship Mode"],
-            "order_month": orders["Order Date"].dt.strftime("%m"),
+            "order_month": order_months(orders["Order Date"]),
         }
     )
     for column in config.CATEGORICAL_FEATURES:
         features[column] = features[column].astype(object).where(features[column].notna(), None)
         features[column] = features[column].fillna("(missing)").astype(str)
     features[config.TARGET] = orders[config.TARGET].astype(bool)
-    return features.replace([np.inf, -np.inf], np.nan)
+    numbers = list(config.NUMERIC_FEATURES)  # only numbers can be infinite
+    features[numbers] = features[numbers].replace([np.inf, -np.inf], np.nan)
+    return features

@@ -28,6 +28,11 @@ class DatasetResource(ConfigurableResource):
 
     def read_bytes(self) -> bytes:
         """The file's bytes, or a Failure that names the file and the fix."""
+        path = self.readable_path()
+        return _read(str(path), path.stat().st_mtime_ns, path.stat().st_size)
+
+    def readable_path(self) -> Path:
+        """The file's path, or a Failure that names the file and the fix."""
         path = self.resolved_path()
         if not path.is_file():
             what = "is a directory" if path.is_dir() else "does not exist"
@@ -38,14 +43,20 @@ class DatasetResource(ConfigurableResource):
                     "to regenerate the bundled one."
                 )
             )
-        return _read(str(path), path.stat().st_mtime_ns, path.stat().st_size)
+        return path
 
 
 @functools.lru_cache(maxsize=1)
 def _read(path: str, mtime_ns: int, size: int) -> bytes:
-    """The file's bytes, read once per change: a step that observes the file and the step
-    that parses it share one read."""
+    """The file's bytes, read once per change: the CLI's observation of the file and the run's
+    share one read."""
     return Path(path).read_bytes()
+
+
+def forget_bytes() -> None:
+    """Let go of the file's bytes once they are parsed: at millions of lines they are gigabytes
+    that no later step needs."""
+    _read.cache_clear()
 
 
 def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None = None) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from superstore_assets import config
@@ -28,17 +29,16 @@ def assign_split(
 ) -> pd.Series:
     """Label each row train, validation or test, keeping every order's lines on one side.
 
-    Folds come from scikit-learn's StratifiedGroupKFold, so each side keeps the class balance.
+    Orders are stratified by their number of lines and of profitable lines, shuffled within
+    each stratum by a seeded permutation, and dealt to the folds in turn; so each side gets its
+    share of every kind of order, hence of rows and of the class balance. Linear in rows (one
+    factorize, counts and a sort of the orders), and the same on every machine.
     """
-    # scikit-learn is imported where it is used, not at module level, where it would slow the
-    # start-up of every CLI command by most of a second.
-    from sklearn.model_selection import StratifiedGroupKFold
-
     n_folds, counts = folds_per_side(fractions)
-    groups = features[config.GROUP_COLUMN]
-    if groups.nunique() < n_folds:
+    codes, orders = pd.factorize(features[config.GROUP_COLUMN], sort=True, use_na_sentinel=False)
+    if len(orders) < n_folds:
         raise DatasetError(
-            f"only {groups.nunique()} orders: a {n_folds}-fold split into "
+            f"only {len(orders)} orders: a {n_folds}-fold split into "
             f"{'/'.join(fractions)} needs at least {n_folds}"
         )
     target = features[config.TARGET]
@@ -46,16 +46,18 @@ def assign_split(
         raise DatasetError(
             f"every row has {config.TARGET}={target.iloc[0]}: no model can learn from one class"
         )
-    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    fold = pd.Series(-1, index=features.index)
-    for number, (_, held_out) in enumerate(splitter.split(features, target, groups)):
-        fold.iloc[held_out] = number
+    lines = np.bincount(codes, minlength=len(orders))
+    profitable = np.bincount(codes, weights=target.to_numpy(dtype=bool), minlength=len(orders))
+    shuffle = np.random.default_rng(seed).permutation(len(orders))
+    dealt = np.lexsort((shuffle, profitable, lines))  # by lines, then profitable, then at random
+    fold_of_order = np.empty(len(orders), dtype=np.int64)
+    fold_of_order[dealt] = np.arange(len(orders)) % n_folds
     # Folds 0 .. n-1 are dealt to the sides in order: test first, then validation, then train.
     side_of_fold: list[str] = []
     for side in ("test", "validation", "train"):
         side_of_fold += [side] * counts[side]
-    labels = fold.map(dict(enumerate(side_of_fold)))
-    return labels.rename(SPLIT_COLUMN)
+    labels = np.asarray(side_of_fold, dtype=object)[fold_of_order[codes]]
+    return pd.Series(labels, index=features.index, name=SPLIT_COLUMN)
 
 
 def split_summary(table: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -68,6 +70,15 @@ def split_summary(table: pd.DataFrame) -> dict[str, dict[str, float]]:
             "profitable_share": round(float(part[config.TARGET].mean()), 4),
         }
     return {side: summary[side] for side in ("train", "validation", "test") if side in summary}
+
+
+def stratified_sample(table: pd.DataFrame, max_rows: int, seed: int = config.SEED) -> pd.DataFrame:
+    """At most `max_rows` rows, a seeded sample with each class in its share; the table itself
+    when it is no larger. Rows keep their order."""
+    if len(table) <= max_rows:
+        return table
+    by_class = table.groupby(config.TARGET, group_keys=False)
+    return by_class.sample(frac=max_rows / len(table), random_state=seed).sort_index()
 
 
 def side(table: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -144,9 +144,7 @@ def encode(kind: str, value: Any) -> bytes:
     bytes' SHA-256 can serve as the data version.
     """
     if kind == "table":
-        buffer = io.BytesIO()
-        value.to_parquet(buffer, index=False, engine="pyarrow")
-        return buffer.getvalue()
+        return encode_table(value)
     if kind == "json":
         return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
     if kind == "figure":
@@ -158,12 +156,53 @@ def encode(kind: str, value: Any) -> bytes:
     raise ValueError(f"unknown storage kind {kind!r}")
 
 
+# Tables are converted to and from Arrow this many rows at a time, so that a table of millions of
+# rows is never held twice (as pandas and as Arrow). Each slice is one Parquet row group, as
+# pandas writes a table of up to 1,048,576 rows: a smaller table gives the same bytes as
+# `DataFrame.to_parquet`.
+TABLE_SLICE_ROWS = 1_048_576
+
+
+def encode_table(df: Any) -> bytes:
+    """The table as Parquet (pyarrow, snappy, no index), converted one slice at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    if len(df) <= TABLE_SLICE_ROWS:
+        df.to_parquet(buffer, index=False, engine="pyarrow")
+        return buffer.getvalue()
+    first = pa.Table.from_pandas(df.iloc[:TABLE_SLICE_ROWS], preserve_index=False)
+    with pq.ParquetWriter(buffer, first.schema, compression="snappy") as writer:
+        writer.write_table(first, row_group_size=TABLE_SLICE_ROWS)
+        del first
+        for start in range(TABLE_SLICE_ROWS, len(df), TABLE_SLICE_ROWS):
+            part = df.iloc[start : start + TABLE_SLICE_ROWS]
+            table = pa.Table.from_pandas(part, schema=writer.schema, preserve_index=False)
+            writer.write_table(table, row_group_size=TABLE_SLICE_ROWS)
+    return buffer.getvalue()
+
+
+def decode_table(data: bytes) -> Any:
+    """The table back from Parquet; past one row group, converted one column at a time."""
+    import pandas as pd  # here, not at module load: `superstore status` never needs it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(pa.BufferReader(data))
+    if source.num_row_groups <= 1:
+        return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+    # One column at a time, each converted from Arrow and the Arrow copy let go: the table is
+    # never held twice.
+    columns = source.schema_arrow.names
+    joined = {name: source.read(columns=[name]).to_pandas()[name] for name in columns}
+    return pd.DataFrame(joined, columns=columns)
+
+
 def decode(kind: str, data: bytes) -> Any:
     """The value back from its bytes (a model only after its hash was checked: see load)."""
     if kind == "table":
-        import pandas as pd  # here, not at module load: `superstore status` never needs it
-
-        return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+        return decode_table(data)
     if kind == "json":
         return json.loads(data)
     if kind == "figure":
@@ -365,6 +404,10 @@ class StorageIOManager(ConfigurableIOManager):
                 **metadata,
             }
         )
+        # Stored, the value and its bytes are let go: `execute_in_process` (how `superstore
+        # materialize` runs) keeps every step's output object to the end of the run, which at
+        # 10M lines would hold every table twice over, as a frame and as Parquet.
+        stored.value = stored.data = None
 
     def load_input(self, context: InputContext) -> Any:
         pending = Pending(lambda: self._load(context))

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from superstore_assets import config, ingest
+from superstore_assets_tests.conftest import BUNDLED
 
 HEADER = ",".join(config.SUPERSTORE_COLUMNS)
 
@@ -378,3 +379,21 @@ def test_a_name_repeated_with_spaces_is_numbered_like_an_exact_repeat():
         data = (HEADER + f",{repeat}\n" + line() + ",99\n").encode()
         df, facts = ingest.read_orders(data)
         assert df["Sales"].tolist() == [261.96] and facts["extra_columns"] == ["Sales.1"]
+
+
+def test_a_file_read_from_its_path_is_its_bytes_read(tmp_path):
+    data = BUNDLED.read_bytes()
+    assert ingest.read_orders(BUNDLED)[0].equals(ingest.read_orders(data)[0])
+    mac = tmp_path / "mac.csv"  # CR line ends: read as text, as from bytes
+    mac.write_bytes(data[:20_000].rsplit(b"\n", 1)[0].replace(b"\n", b"\r"))
+    from_path, facts = ingest.read_orders(mac)
+    assert from_path.equals(ingest.read_orders(mac.read_bytes())[0])
+    assert facts["encoding"] == "mac_roman" and len(from_path) > 50
+
+
+def test_a_count_too_large_for_an_integer_is_counted_not_wrapped():
+    data = b"Row ID,Sales,Quantity\n1,2.5,9223372036854775808\n2,3.5,4\n"
+    df, facts = ingest.read_orders(data)
+    assert df["Quantity"].isna().tolist() == [True, False]  # not -9223372036854775808
+    assert facts["not_numeric_cells"]["Quantity"] == 1
+    assert df["Sales"].tolist() == [2.5, 3.5]

@@ -51,3 +51,17 @@ def test_fitting_twice_gives_the_same_bytes():
     first = models.fit_best_model(spec, train, validation).pipeline
     second = models.fit_best_model(spec, train, validation).pipeline
     assert pickle.dumps(first, protocol=5) == pickle.dumps(second, protocol=5)
+
+
+def test_fit_best_model_fits_every_line_of_the_real_file_and_a_sample_past_the_cap():
+    # The real file has 9,994 lines: its training side (60%) is fitted whole.
+    assert config.MODEL_MAX_ROWS > 9994 and config.IMPORTANCE_MAX_ROWS > 0.2 * 9994
+    spec = models.MODEL_SPECS_BY_NAME["logistic_regression"]
+    table = feature_table()
+    train, validation = split.side(table, "train"), split.side(table, "validation")
+    whole = models.fit_best_model(spec, train, validation)
+    assert (whole.train_rows, whole.validation_rows) == (len(train), len(validation))
+    capped = models.fit_best_model(spec, train, validation, max_rows=150)
+    assert capped.train_rows == pytest.approx(150, abs=1)
+    assert capped.validation_rows == pytest.approx(150, abs=1)
+    assert capped.validation_score > 0.8  # a sample still finds the discount signal

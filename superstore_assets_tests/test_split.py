@@ -61,3 +61,29 @@ def test_split_refuses_one_class_and_too_few_orders():
         split.assign_split(one_class)
     with pytest.raises(DatasetError, match="only 3 orders"):
         split.assign_split(features(orders=3))
+
+
+def test_split_labels_an_order_the_same_whatever_the_row_order():
+    df = features(orders=2000)
+    labels = split.assign_split(df)
+    shuffled = df.sample(frac=1, random_state=3)
+    assert split.assign_split(shuffled).reindex(df.index).equals(labels)
+
+
+def test_split_of_many_orders_is_close_to_exact():
+    df = features(orders=20_000, seed=5)
+    summary = split.split_summary(df.assign(split=split.assign_split(df)))
+    overall = df[config.TARGET].mean()
+    for side, fraction in config.SPLIT_FRACTIONS.items():
+        assert summary[side]["rows"] / len(df) == pytest.approx(fraction, abs=0.002)
+        assert summary[side]["profitable_share"] == pytest.approx(overall, abs=0.002)
+
+
+def test_stratified_sample_keeps_small_tables_whole_and_samples_large_ones_by_class():
+    df = features(orders=2000)
+    assert split.stratified_sample(df, len(df)) is df
+    sample = split.stratified_sample(df, 1000, seed=1)
+    assert len(sample) == pytest.approx(1000, abs=1)
+    assert sample[config.TARGET].mean() == pytest.approx(df[config.TARGET].mean(), abs=0.002)
+    assert sample.index.is_monotonic_increasing  # rows keep the file's order
+    assert sample.equals(split.stratified_sample(df, 1000, seed=1))

@@ -2,9 +2,11 @@
 
 import base64
 import hashlib
+import io
 import json
 import pickle
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -277,3 +279,24 @@ def test_a_table_read_back_once_serves_each_step_its_own_copy(tmp_path, monkeypa
         100,
         200,
     ]
+
+
+def test_a_large_table_is_stored_in_slices_and_read_back_whole(monkeypatch):
+    rows = 2500
+    table = pd.DataFrame(
+        {
+            "Order ID": [f"CA-2016-{i // 2}" for i in range(rows)],
+            "Quantity": pd.array(np.arange(rows) % 7, dtype="Int64"),
+            "Sales": np.linspace(0, 1, rows),
+            "Order Date": pd.date_range("2016-01-01", periods=rows, freq="h"),
+            "profitable": np.arange(rows) % 3 > 0,
+        }
+    )
+    whole = io.BytesIO()
+    table.to_parquet(whole, index=False, engine="pyarrow")
+    assert storage.encode_table(table) == whole.getvalue()  # one slice: pandas' own bytes
+    monkeypatch.setattr(storage, "TABLE_SLICE_ROWS", 1000)
+    data = storage.encode_table(table)
+    assert pd.read_parquet(io.BytesIO(data)).equals(table)  # any Parquet reader reads it
+    back = storage.decode_table(data)
+    assert back.equals(table) and (back.dtypes == table.dtypes).all()

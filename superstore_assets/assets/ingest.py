@@ -20,7 +20,7 @@ from superstore_assets.assets.base import versioned_asset
 from superstore_assets.dagster_internals import refresh_input_version, tag_run
 from superstore_assets.observation import SOURCE, observed_version, source_observation
 from superstore_assets.project import project_root
-from superstore_assets.resources import DatasetResource, dataset_fingerprint
+from superstore_assets.resources import DatasetResource, dataset_fingerprint, forget_bytes
 
 GROUP = "ingest"
 
@@ -136,9 +136,12 @@ def raw_checks(df: pd.DataFrame):
 )
 def orders_raw(dataset: DatasetResource) -> Output[pd.DataFrame]:
     """The dataset file read with its encoding into a typed frame of the Superstore columns."""
-    data = dataset.read_bytes()
+    path = dataset.readable_path()
+    # The observation has hashed the bytes; the file is parsed as it is read, so that at
+    # millions of lines its bytes and its table are never held at once.
+    forget_bytes()
     try:
-        df, facts = ingest.read_orders(data)
+        df, facts = ingest.read_orders(path)
     except ingest.DatasetError as error:
         raise Failure(description=f"Cannot read {dataset.resolved_path()}: {error}.") from error
     return Output(

@@ -38,6 +38,8 @@ def model_asset(spec: ModelSpec) -> AssetsDefinition:
                 ),
                 "candidates": MetadataValue.json(fitted.candidates),
                 "fit_seconds": MetadataValue.float(round(fitted.fit_seconds, 3)),
+                "train_rows_fitted": MetadataValue.int(fitted.train_rows),
+                "validation_rows_scored": MetadataValue.int(fitted.validation_rows),
             },
         )
 
