@@ -12,8 +12,10 @@ to the module that changed it.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import enum
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -70,18 +72,67 @@ def _parsed(obj: Callable | type) -> tuple[str, list[list[str]]] | None:
     return _TREES[key]
 
 
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+@functools.cache
+def _module_definitions(filename: str) -> dict[tuple[int, str] | str, ast.AST]:
+    """Every function and class defined in a source file, parsed once: functions by (first
+    line, decorators included, and name), as their code objects record them; classes by
+    qualified name."""
+    try:
+        with open(filename, encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return {}
+    found: dict[tuple[int, str] | str, ast.AST] = {}
+    pending: list[tuple[ast.AST, str]] = [(tree, "")]
+    while pending:
+        parent, prefix = pending.pop()
+        for node in ast.iter_child_nodes(parent):
+            if isinstance(node, _DEFINITIONS):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                found[(first, node.name)] = node
+                found[prefix + node.name] = node
+                inner = f"{prefix}{node.name}." + (
+                    "" if isinstance(node, ast.ClassDef) else "<locals>."
+                )
+                pending.append((node, inner))
+            else:
+                pending.append((node, prefix))
+    return found
+
+
+def _located(obj: Callable | type) -> ast.AST | None:
+    """A definition's node from its module's one parse, or None where it cannot be told."""
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        return _module_definitions(code.co_filename).get((code.co_firstlineno, obj.__name__))
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    filename = getattr(module, "__file__", None)
+    if not isinstance(obj, type) or filename is None:
+        return None
+    return _module_definitions(filename).get(obj.__qualname__)
+
+
 def _definition_tree(obj: Callable | type) -> ast.AST | None:
     """The syntax tree of a function or class, without decorators and docstrings."""
-    try:
-        source = textwrap.dedent(inspect.getsource(obj))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError):
-        return None  # a lambda inside an expression, or code without a source file
-    node = tree.body[0] if tree.body else None
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+    node = _located(obj)
+    node = copy.deepcopy(node) if node is not None else _source_tree(obj)
+    if isinstance(node, _DEFINITIONS):
         node.decorator_list = []
         return _strip_docstrings(node)
     return None
+
+
+def _source_tree(obj: Callable | type) -> ast.AST | None:
+    """The definition parsed from its own source (inspect's way: slower, for what the module's
+    parse does not locate)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    except (OSError, TypeError, SyntaxError):
+        return None  # a lambda inside an expression, or code without a source file
+    return tree.body[0] if tree.body else None
 
 
 def _local_names(tree: ast.AST) -> set[str]:

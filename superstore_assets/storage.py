@@ -483,11 +483,17 @@ def recorded_sha256(context: InputContext) -> str | None:
     return None if value is None else value.value
 
 
-def _ensure_plotlyjs(folder: UPath) -> None:
+@functools.cache
+def _plotlyjs() -> bytes:
+    """plotly.js as this plotly ships it (3.5 MB), encoded once per process, not per figure."""
     from plotly.offline import get_plotlyjs
 
+    return get_plotlyjs().encode()
+
+
+def _ensure_plotlyjs(folder: UPath) -> None:
     target = folder / PLOTLYJS
-    script = get_plotlyjs().encode()
+    script = _plotlyjs()
     if not target.exists() or target.stat().st_size != len(script):
         write_atomic(target, script)
 

@@ -182,3 +182,39 @@ def test_a_record_that_refuses_iteration_is_a_value_not_a_list_of_settings():
     assert "superstore_assets.observation.observed_version" in components
     again = code_components(record_source_version)
     assert components == again and isinstance(SOURCE, tuple)
+
+
+def test_definitions_found_in_the_modules_parse_are_the_ones_inspect_finds():
+    # The module is parsed once and definitions are looked up in it; each tree, docstrings
+    # stripped as for a version, must be the one parsed from the definition's own source (a
+    # method's source is dedented first, which changes only its docstrings' indentation).
+    import ast
+    import copy
+    import inspect
+
+    from superstore_assets import codeversion
+
+    compared = 0
+    for name, module in sorted(sys.modules.items()):
+        if not name.startswith("superstore_assets.") or name.startswith("superstore_assets_tests"):
+            continue
+        for value in vars(module).values():
+            if getattr(value, "__module__", None) != name:
+                continue
+            candidates = [value]
+            if inspect.isclass(value):
+                candidates += [v for v in vars(value).values() if inspect.isfunction(v)]
+            for obj in candidates:
+                if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                    continue
+                located = codeversion._located(obj)
+                from_source = codeversion._source_tree(obj)
+                if from_source is None:
+                    continue
+                assert located is not None, obj
+                located = codeversion._strip_docstrings(copy.deepcopy(located))
+                assert ast.dump(located) == ast.dump(codeversion._strip_docstrings(from_source)), (
+                    obj
+                )
+                compared += 1
+    assert compared > 100
