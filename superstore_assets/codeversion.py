@@ -105,6 +105,7 @@ def _module_definitions(filename: str) -> dict[tuple[int, str] | str, ast.AST]:
 
 def _located(obj: Callable | type) -> ast.AST | None:
     """A definition's node from its module's one parse, or None where it cannot be told."""
+    obj = inspect.unwrap(obj)  # a decorated function's own definition, as inspect finds it
     code = getattr(obj, "__code__", None)
     if code is not None:
         return _module_definitions(code.co_filename).get((code.co_firstlineno, obj.__name__))
