@@ -179,19 +179,21 @@ def materialize(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from superstore_assets.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
-    from superstore_assets.locking import materialize_lock
-    from superstore_assets.project import storage_path
+    from superstore_assets.locking import exclusive, materialize_lock
+    from superstore_assets.project import deployment_profile, storage_path
     from superstore_assets.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN
     from superstore_assets.staleness import not_fresh, resolve
 
     dataset_resource = _dataset()
     storage = storage_path()
     started = time.perf_counter()
-    with (
-        DagsterInstance.get() as instance,
-        materialize_lock(instance, home, wait_message=_waiting),
-        contextlib.ExitStack() as stack,
-    ):
+    with contextlib.ExitStack() as stack:
+        if deployment_profile() != "team":  # before opening it: a new home's SQLite files are
+            # created by whichever process opens the instance first, so one at a time
+            stack.enter_context(exclusive(home / "materialize.lock", wait_message=_waiting))
+        instance = stack.enter_context(DagsterInstance.get())
+        if deployment_profile() == "team":
+            stack.enter_context(materialize_lock(instance, home, wait_message=_waiting))
         for run_id in fail_abandoned_runs(instance):
             print(
                 f"Run {run_id} was left unfinished by a `superstore materialize` that ended "
