@@ -40,10 +40,14 @@ ALL = 22
 
 def superstore(workspace: Workspace, *args: str, code: Path | None = None) -> str:
     """Run the CLI (from a copy of the package when `code` is given); return its output."""
+    quiet = ["--log-level", "WARNING"] if args[0] == "materialize" else []
+    return succeeded(workspace, ["-m", "superstore_assets.cli", *args, *quiet], code)
+
+
+def succeeded(workspace: Workspace, arguments: list[str], code: Path | None = None) -> str:
+    """Python with `arguments` in the workspace (from `code` if given); its output, on success."""
     done = subprocess.run(
-        [sys.executable, "-m", "superstore_assets.cli", *args, "--log-level", "WARNING"]
-        if args[0] == "materialize"
-        else [sys.executable, "-m", "superstore_assets.cli", *args],
+        [sys.executable, *arguments],
         cwd=code or PACKAGE_DIR.parent,
         env=workspace.env(),
         capture_output=True,
@@ -62,16 +66,7 @@ def answered_without_dagster(workspace: Workspace, *args: str) -> str:
         f"main({list(args)!r})\n"
         "assert 'dagster' not in sys.modules, 'Dagster was imported'\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PACKAGE_DIR.parent,
-        env=workspace.env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return succeeded(workspace, ["-c", probe])
 
 
 def names(output: str, heading: str) -> set[str]:
