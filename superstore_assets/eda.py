@@ -145,6 +145,13 @@ def region_by_category(orders: pd.DataFrame) -> go.Figure:
     return style(fig, "Profit margin by Region and Category")
 
 
+# What the summary reads of the orders: the Superstore's numbers (not Row ID) and the target.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    *(c for c in config.NUMERIC_COLUMNS if c != "Row ID"),
+    config.TARGET,
+)
+
+
 def summary_statistics(orders: pd.DataFrame) -> pd.DataFrame:
     """count, mean, spread and quantiles of every numeric column, one row per column."""
     numeric = orders.select_dtypes("number").drop(columns=["Row ID"], errors="ignore")
@@ -158,6 +165,7 @@ def summary_statistics(orders: pd.DataFrame) -> pd.DataFrame:
 class FigureSpec:
     name: str
     make: Callable[[pd.DataFrame], go.Figure]
+    columns: tuple[str, ...]  # all the figure reads of the orders: only these are loaded
 
     @property
     def description(self) -> str:
@@ -165,10 +173,14 @@ class FigureSpec:
 
 
 EDA_FIGURES: tuple[FigureSpec, ...] = (
-    FigureSpec("target_balance", target_balance),
-    FigureSpec("sales_vs_profit", sales_vs_profit),
-    FigureSpec("profit_rate_by_discount", profit_rate_by_discount),
-    FigureSpec("profit_by_category", profit_by_category),
-    FigureSpec("monthly_sales_profit", monthly_sales_profit),
-    FigureSpec("region_by_category", region_by_category),
+    FigureSpec("target_balance", target_balance, (config.TARGET,)),
+    FigureSpec(
+        "sales_vs_profit",
+        sales_vs_profit,
+        ("Order ID", "Sub-Category", "Sales", "Discount", "Profit"),
+    ),
+    FigureSpec("profit_rate_by_discount", profit_rate_by_discount, ("Discount", config.TARGET)),
+    FigureSpec("profit_by_category", profit_by_category, ("Category", "Sub-Category", "Profit")),
+    FigureSpec("monthly_sales_profit", monthly_sales_profit, ("Order Date", "Sales", "Profit")),
+    FigureSpec("region_by_category", region_by_category, ("Region", "Category", "Sales", "Profit")),
 )

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
+import ctypes
 import functools
+import gc
 import io
 import json
 import logging
@@ -78,6 +81,28 @@ _STORED: dict[tuple[str, AssetKey], str] = {}
 # enough to keep (at scale they are read from storage each time), and only the newest few.
 _TABLES: OrderedDict[str, Any] = OrderedDict()
 TABLES_KEPT, ROWS_KEPT = 4, 250_000
+# Whether a table too large to keep went through this process since memory was last released.
+_LARGE_TABLE_SEEN = False
+
+
+def release_memory() -> None:
+    """Free what the last step left behind, if it handled a table of millions of rows: collect
+    cycles, then hand the C heap's free pages back to the system (glibc's malloc_trim). Without
+    it a step starts from the resident memory of the largest one before it."""
+    global _LARGE_TABLE_SEEN
+    if not _LARGE_TABLE_SEEN:
+        return
+    _LARGE_TABLE_SEEN = False
+    gc.collect()
+    # Not glibc (no malloc_trim): the memory is reused by the process, just not returned.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def _note_rows(rows: int) -> None:
+    global _LARGE_TABLE_SEEN
+    if rows > ROWS_KEPT:
+        _LARGE_TABLE_SEEN = True
 
 
 def dataset_lineage(context: OutputContext) -> dict[str, str]:
@@ -183,20 +208,39 @@ def encode_table(df: Any) -> bytes:
     return buffer.getvalue()
 
 
-def decode_table(data: bytes) -> Any:
-    """The table back from Parquet; past one row group, converted one column at a time."""
+def decode_table(data: bytes, columns: list[str] | None = None) -> Any:
+    """The table back from Parquet, or only `columns` of it, in that order; past one row group,
+    converted one column at a time."""
     import pandas as pd  # here, not at module load: `superstore status` never needs it
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     source = pq.ParquetFile(pa.BufferReader(data))
+    names = source.schema_arrow.names
+    _check_columns(names, columns)
     if source.num_row_groups <= 1:
-        return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
-    # One column at a time, each converted from Arrow and the Arrow copy let go: the table is
-    # never held twice.
-    columns = source.schema_arrow.names
-    joined = {name: source.read(columns=[name]).to_pandas()[name] for name in columns}
-    return pd.DataFrame(joined, columns=columns)
+        return pd.read_parquet(io.BytesIO(data), engine="pyarrow", columns=columns)
+    # One column at a time, each converted from Arrow and the Arrow copy let go, and the columns
+    # joined as they are (copy=False: pandas would otherwise gather them into one block per
+    # dtype, a second copy of the table): the table is never held twice.
+    wanted = names if columns is None else columns
+    joined = {name: source.read(columns=[name]).to_pandas()[name] for name in wanted}
+    return pd.DataFrame(joined, columns=wanted, copy=False)
+
+
+def _check_columns(names: list[str], columns: list[str] | None) -> None:
+    absent = [c for c in columns or [] if c not in names]
+    if absent:
+        listed = ", ".join(repr(c) for c in absent)
+        raise StoredFileError(f"the stored table has no column {listed}, which the step reads")
+
+
+def project(df: Any, columns: list[str] | None) -> Any:
+    """The frame, or only `columns` of it, in that order."""
+    if columns is None:
+        return df
+    _check_columns(list(df.columns), columns)
+    return df[columns]
 
 
 def decode(kind: str, data: bytes) -> Any:
@@ -241,6 +285,14 @@ class Pending:
         if self._load is not None:
             self.value, self._load = self._load(), None
         return self.value
+
+    def release(self) -> None:
+        """Let go of the loaded value: the step is done with it. Loading again is an error."""
+
+        def released() -> Any:
+            raise RuntimeError("this input was released when its step no longer needed it")
+
+        self.value, self._load = None, released
 
 
 @dataclass
@@ -388,6 +440,8 @@ class StorageIOManager(ConfigurableIOManager):
             if self.kind == "figure":
                 metadata.update(self._figure_files(store, name, stored))
             metadata.update(describe(self.kind, stored.value))
+            if self.kind == "table":
+                _note_rows(len(stored.value))
         elif not store.version_path(name, stored.version).exists():  # checked before reuse
             raise StoredFileError(f"version {stored.version[:12]}… of {name} is gone")
         self._publish(store, name, stored.version)
@@ -421,16 +475,24 @@ class StorageIOManager(ConfigurableIOManager):
                 f"no stored version of {context.asset_key.to_user_string()} is on record in "
                 "this instance; materialize it first (`superstore materialize --stale`)."
             )
-        if self.kind == "table" and version in _TABLES:
+        if self.kind != "table":
+            return decode(self.kind, self.store.verified(context.asset_key.path[-1], version))
+        columns = input_columns(context)
+        if version in _TABLES:
             _TABLES.move_to_end(version)
-            return _TABLES[version].copy()
-        value = decode(self.kind, self.store.verified(context.asset_key.path[-1], version))
-        if self.kind == "table" and len(value) <= ROWS_KEPT:
-            _TABLES[version] = value
-            while len(_TABLES) > TABLES_KEPT:
-                _TABLES.popitem(last=False)
-            return value.copy()
-        return value
+            return project(_TABLES[version], columns).copy()
+        data = self.store.verified(context.asset_key.path[-1], version)
+        rows = decoded_rows(data)
+        _note_rows(rows)
+        if rows > ROWS_KEPT:
+            # Only the columns the step reads: at millions of lines, a whole table per step
+            # would set the run's peak memory.
+            return decode_table(data, columns)
+        value = decode_table(data)
+        _TABLES[version] = value
+        while len(_TABLES) > TABLES_KEPT:
+            _TABLES.popitem(last=False)
+        return project(value, columns).copy()
 
     def _figure_files(self, store: VersionStore, name: str, stored: Stored) -> dict[str, Any]:
         """A figure's HTML page and PNG preview, kept beside its JSON under the same version."""
@@ -458,6 +520,24 @@ class StorageIOManager(ConfigurableIOManager):
                 write_atomic(target, source.read_bytes())
             elif target.exists():
                 target.unlink()  # a preview of another version must not stay beside this one
+
+
+# Input metadata naming the columns a step reads of a table (`AssetIn(metadata={COLUMNS: [...]})`,
+# as Dagster's database IO managers take it): only those are loaded.
+COLUMNS = "columns"
+
+
+def input_columns(context: InputContext) -> list[str] | None:
+    columns = (context.definition_metadata or {}).get(COLUMNS)
+    return None if columns is None else list(columns)
+
+
+def decoded_rows(data: bytes) -> int:
+    """The rows of a Parquet table, from its footer."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
 
 
 def _takes_pending(context: InputContext) -> bool:

@@ -218,3 +218,35 @@ def test_definitions_found_in_the_modules_parse_are_the_ones_inspect_finds():
                 )
                 compared += 1
     assert compared > 100
+
+
+def test_the_columns_an_asset_loads_are_part_of_its_code_version():
+    from superstore_assets.assets.base import versioned_asset
+
+    def make(columns):
+        @versioned_asset(name="reads_columns", columns={"orders_clean": columns})
+        def reads_columns(orders_clean):
+            return orders_clean
+
+        return reads_columns
+
+    first, same, other = make(("Sales",)), make(("Sales",)), make(("Sales", "Profit"))
+    assert first.code_versions_by_key == same.code_versions_by_key
+    assert first.code_versions_by_key != other.code_versions_by_key
+    loaded = other.node_def.input_def_named("orders_clean").metadata
+    assert loaded == {"columns": ["Sales", "Profit"]}
+    assert changed_modules(COMPONENTS["reads_columns"], {}) == ["test_codeversion.py"]
+
+
+def test_the_pipeline_loads_only_the_columns_each_step_of_the_orders_reads():
+    from superstore_assets import eda, ingest
+
+    loads = {}
+    for assets_def in all_assets[1:]:
+        for input_def in assets_def.node_def.input_defs:
+            if input_def.name == "orders_clean" and not input_def.dagster_type.is_nothing:
+                loads[assets_def.key.to_user_string()] = tuple(input_def.metadata["columns"])
+    assert loads["model_features"] == ingest.FEATURE_SOURCE_COLUMNS
+    assert loads["summary_statistics"] == eda.SUMMARY_COLUMNS
+    assert {spec.name: spec.columns for spec in eda.EDA_FIGURES}.items() <= loads.items()
+    assert len(loads) == 8

@@ -72,3 +72,16 @@ def test_summary_statistics_has_a_row_per_numeric_column(orders):
 def test_every_figure_spec_has_a_description():
     assert all(spec.description for spec in eda.EDA_FIGURES)
     assert len({spec.name for spec in eda.EDA_FIGURES}) == 6
+
+
+@pytest.mark.parametrize("spec", eda.EDA_FIGURES, ids=lambda spec: spec.name)
+def test_a_figure_needs_only_the_columns_its_spec_loads(orders, spec):
+    # The figure asset loads only spec.columns of the orders: the figure must be the same.
+    assert spec.make(orders[list(spec.columns)]).to_json() == spec.make(orders).to_json()
+
+
+def test_the_summary_and_the_features_need_only_the_columns_they_load(orders):
+    summary = eda.summary_statistics(orders[list(eda.SUMMARY_COLUMNS)])
+    pd.testing.assert_frame_equal(summary, eda.summary_statistics(orders))
+    features = ingest.build_features(orders[list(ingest.FEATURE_SOURCE_COLUMNS)])
+    pd.testing.assert_frame_equal(features, ingest.build_features(orders))

@@ -5,8 +5,8 @@ import io
 import pandas as pd
 import pytest
 
-from superstore_assets import config, ingest
-from superstore_assets_tests.conftest import BUNDLED
+from superstore_assets import config, generator, ingest
+from superstore_assets_tests.conftest import BUNDLED, REAL, REAL_MODIFIED, require_real
 
 HEADER = ",".join(config.SUPERSTORE_COLUMNS)
 
@@ -73,6 +73,26 @@ def test_read_orders_types_and_text_kept_exactly():
     assert df["Sales"].tolist() == [261.96, 12.5]
     assert df.loc[0, "Postal Code"] == "05408"  # leading zero kept: postal codes are text
     assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
+
+
+@pytest.mark.parametrize("name", ["bundled", "real", "real_modified", "generated_50k"])
+def test_read_orders_text_is_what_a_plain_text_read_gives_each_value_held_once(name, tmp_path):
+    # 50,000 lines pass the parser's first block of rows, the part that strings were shared in.
+    if name == "generated_50k":
+        path = generator.write_superstore(generator.make_superstore(50_000), tmp_path / "g.csv")
+    else:
+        path = {"bundled": BUNDLED, "real": REAL, "real_modified": REAL_MODIFIED}[name]
+        path = path if name == "bundled" else require_real(path)
+    df, facts = ingest.read_orders(path)
+    plain = pd.read_csv(
+        path, encoding=facts["encoding"], dtype=str, keep_default_na=False, na_values=[""]
+    )
+    text = [c for c in config.TEXT_COLUMNS + config.DATE_COLUMNS if c != "Postal Code"]
+    pd.testing.assert_frame_equal(df[text], plain[text])
+    for column in (c for c in text if c not in ingest.DISTINCT_TEXT):
+        cells = df[column].dropna().to_numpy()
+        assert len({id(cell) for cell in cells}) == len(set(cells)), column
+        assert all(type(cell) is str for cell in cells), column
 
 
 def test_read_orders_counts_cells_that_are_not_numbers():
@@ -397,3 +417,20 @@ def test_a_count_too_large_for_an_integer_is_counted_not_wrapped():
     assert df["Quantity"].isna().tolist() == [True, False]  # not -9223372036854775808
     assert facts["not_numeric_cells"]["Quantity"] == 1
     assert df["Sales"].tolist() == [2.5, 3.5]
+
+
+def test_keep_rows_is_a_boolean_filter_a_column_at_a_time():
+    df = pd.DataFrame(
+        {
+            "Order ID": ["CA-1", None, "CA-2", "CA-3"],
+            "Quantity": pd.array([1, None, 3, 4], dtype="Int64"),
+            "Sales": [1.5, 2.5, float("nan"), 4.0],
+            "Order Date": pd.to_datetime(["2016-01-02", None, "2016-03-04", "2017-05-06"]),
+            "profitable": [True, False, True, False],
+        },
+        index=[10, 11, 12, 13],
+    )
+    keep = pd.Series([True, False, True, True], index=df.index)
+    kept = ingest.keep_rows(df, keep)
+    pd.testing.assert_frame_equal(kept, df[keep])
+    assert kept.index.tolist() == [10, 12, 13]

@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, Output, asset, materialize
+from dagster import (
+    AssetIn,
+    AssetKey,
+    DagsterInstance,
+    Definitions,
+    Output,
+    asset,
+    materialize,
+)
 from upath import UPath
 
 from superstore_assets import storage
@@ -261,13 +269,13 @@ def sums_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def test_a_table_read_back_once_serves_each_step_its_own_copy(tmp_path, monkeypatch):
     decoded = []
-    decode = storage.decode
+    decode = storage.decode_table
 
-    def counted(kind, data):
-        decoded.append(kind)
-        return decode(kind, data)
+    def counted(data, columns=None):
+        decoded.append("table")
+        return decode(data, columns)
 
-    monkeypatch.setattr(storage, "decode", counted)
+    monkeypatch.setattr(storage, "decode_table", counted)
     monkeypatch.setattr(storage, "_TABLES", storage.OrderedDict())
     resources = make_resources(dataset="unused.csv", storage=str(tmp_path), previews=False)
     with DagsterInstance.ephemeral() as instance:
@@ -300,3 +308,140 @@ def test_a_large_table_is_stored_in_slices_and_read_back_whole(monkeypatch):
     assert pd.read_parquet(io.BytesIO(data)).equals(table)  # any Parquet reader reads it
     back = storage.decode_table(data)
     assert back.equals(table) and (back.dtypes == table.dtypes).all()
+
+
+WIDE_ROWS = 2500
+
+
+@asset
+def wide() -> pd.DataFrame:
+    rows = WIDE_ROWS
+    return pd.DataFrame(
+        {
+            "Order ID": [f"CA-2016-{i // 2}" for i in range(rows)],
+            "Quantity": pd.array(np.arange(rows) % 7, dtype="Int64"),
+            "Sales": np.linspace(0, 1, rows),
+            "profitable": np.arange(rows) % 3 > 0,
+        }
+    )
+
+
+@asset(ins={"wide": AssetIn(metadata={storage.COLUMNS: ["profitable", "Sales"]})})
+def reads_two(wide: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"columns": list(wide.columns), "dtype": wide.dtypes.astype(str).tolist()})
+
+
+@asset(ins={"wide": AssetIn(metadata={storage.COLUMNS: ["Sales", "Profit"]})})
+def reads_absent(wide: pd.DataFrame) -> pd.DataFrame:
+    return wide
+
+
+@pytest.mark.parametrize(
+    "rows_kept, slice_rows",
+    [(250_000, 1_048_576), (0, 1_048_576), (0, 1000)],
+    ids=["kept-table", "one-row-group", "row-groups"],
+)
+def test_a_step_given_columns_loads_only_those(tmp_path, monkeypatch, rows_kept, slice_rows):
+    # The three ways a table comes back: from the kept tables, from one Parquet row group, and
+    # a column at a time from several.
+    monkeypatch.setattr(storage, "_TABLES", storage.OrderedDict())
+    monkeypatch.setattr(storage, "ROWS_KEPT", rows_kept)
+    monkeypatch.setattr(storage, "TABLE_SLICE_ROWS", slice_rows)
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path), previews=False)
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([wide, reads_two], resources=resources, instance=instance).success
+    seen = pd.read_parquet(tmp_path / "tables" / "reads_two.parquet")
+    assert seen["columns"].tolist() == ["profitable", "Sales"]  # in the order asked for
+    assert seen["dtype"].tolist() == ["bool", "float64"]
+    slices = -(-WIDE_ROWS // slice_rows)
+    stored = pd.read_parquet(tmp_path / "tables" / "wide.parquet")
+    assert stored.shape == (WIDE_ROWS, 4)  # the stored table keeps every column
+    assert storage.decoded_rows((tmp_path / "tables" / "wide.parquet").read_bytes()) == WIDE_ROWS
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(tmp_path / "tables" / "wide.parquet").num_row_groups == slices
+
+
+@pytest.mark.parametrize("rows_kept", [250_000, 0], ids=["kept-table", "decoded"])
+def test_a_column_the_table_lacks_is_named(tmp_path, monkeypatch, rows_kept):
+    monkeypatch.setattr(storage, "_TABLES", storage.OrderedDict())
+    monkeypatch.setattr(storage, "ROWS_KEPT", rows_kept)
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path), previews=False)
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [wide, reads_absent], resources=resources, instance=instance, raise_on_error=False
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = str(failure.step_failure_data.error)
+    assert "no column 'Profit'" in message and "'Sales'" not in message.split("no column")[1]
+
+
+def test_memory_is_released_between_steps_only_after_a_table_of_millions(tmp_path, monkeypatch):
+    collected = []
+    monkeypatch.setattr(storage.gc, "collect", lambda: collected.append(1))
+    monkeypatch.setattr(storage, "_LARGE_TABLE_SEEN", False)
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path), previews=False)
+    from superstore_assets.assets.base import versioned_asset
+
+    @versioned_asset(name="small")
+    def small() -> pd.DataFrame:
+        return pd.DataFrame({"a": [1, 2]})
+
+    @versioned_asset(name="after_small")
+    def after_small(small: pd.DataFrame) -> pd.DataFrame:
+        return small
+
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([small, after_small], resources=resources, instance=instance).success
+    assert collected == []  # tables the size of the real file cost no collection
+    monkeypatch.setattr(storage, "ROWS_KEPT", 1)  # now every table counts as one of millions
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path / "b"), previews=False)
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([small, after_small], resources=resources, instance=instance).success
+    assert len(collected) == 1  # before after_small, once `small` was stored
+    assert storage._LARGE_TABLE_SEEN  # after_small's table: released before the next step
+
+
+def test_a_step_lets_go_of_its_inputs_before_its_output_is_encoded(tmp_path, monkeypatch):
+    import gc
+    import weakref
+
+    from superstore_assets.assets.base import versioned_asset
+
+    seen: dict[str, weakref.ref] = {}
+    alive_at_encoding = []
+    encode = storage.Stored.of.__func__
+
+    def of(cls, kind, value):
+        gc.collect()
+        if "input" in seen:
+            alive_at_encoding.append(seen["input"]() is not None)
+        return encode(cls, kind, value)
+
+    monkeypatch.setattr(storage.Stored, "of", classmethod(of))
+
+    @versioned_asset(name="source_table")
+    def source_table() -> pd.DataFrame:
+        return pd.DataFrame({"a": [1, 2, 3]})
+
+    @versioned_asset(name="derived_table")
+    def derived_table(source_table: pd.DataFrame) -> pd.DataFrame:
+        seen["input"] = weakref.ref(source_table)
+        return source_table.assign(b=source_table["a"] * 2)
+
+    resources = make_resources(dataset="unused.csv", storage=str(tmp_path), previews=False)
+    with DagsterInstance.ephemeral() as instance:
+        assets = [source_table, derived_table]
+        assert materialize(assets, resources=resources, instance=instance).success
+    assert alive_at_encoding == [False]
+    stored = pd.read_parquet(tmp_path / "tables" / "derived_table.parquet")
+    assert stored["b"].tolist() == [2, 4, 6]
+
+
+def test_a_released_input_is_never_loaded_again():
+    pending = storage.Pending(lambda: "value")
+    assert pending.load() == "value"
+    pending.release()
+    with pytest.raises(RuntimeError, match="released"):
+        pending.load()

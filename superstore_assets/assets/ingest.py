@@ -207,7 +207,7 @@ def orders_clean(orders_raw: pd.DataFrame, dataset: DatasetResource) -> Output[p
     )
 
 
-@versioned_asset(group_name=GROUP)
+@versioned_asset(group_name=GROUP, columns={"orders_clean": ingest.FEATURE_SOURCE_COLUMNS})
 def model_features(orders_clean: pd.DataFrame) -> Output[pd.DataFrame]:
     """The model inputs in one table: numeric and categorical features and the target."""
     df = ingest.build_features(orders_clean)
