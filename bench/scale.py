@@ -13,6 +13,7 @@ next size is still tried. Writes scale_results.md and scale_results.json to --ou
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -155,6 +156,7 @@ def format_markdown(results: dict) -> str:
         )
     for skipped in results["skipped"]:
         lines.append(f"| {skipped:,} | | | | | | | skipped: above --max-rows |")
+    lines += ["", *targets(results["sizes"])]
     for size in results["sizes"]:
         if not size["pipeline_assets"]:
             continue
@@ -180,6 +182,35 @@ def format_markdown(results: dict) -> str:
                 + "."
             )
     return "\n".join(lines) + "\n"
+
+
+PEAK_TARGET_MB = 6 * 1024  # at 10M lines, the pipeline's peak stays under 6 GiB
+
+
+def targets(sizes: list[dict]) -> list[str]:
+    """The issue's two targets at scale, as measured: time per row does not grow with the rows,
+    and the pipeline's peak memory at the largest size stays under 6 GiB."""
+    timed = [s for s in sizes if s["pipeline"]["median"]]
+    lines = []
+    if timed:
+        per_million = ", ".join(
+            f"{s['rows']:,} rows {s['pipeline']['median'] / s['rows'] * 1e6:.1f} s" for s in timed
+        )
+        rates = [s["pipeline"]["median"] / s["rows"] for s in timed]
+        linear = all(later <= earlier for earlier, later in itertools.pairwise(rates))
+        lines.append(
+            f"- Time, pipeline seconds per million rows: {per_million}: "
+            + ("no faster than linear, **met**." if linear else "faster than linear, **missed**.")
+        )
+    largest = max(sizes, key=lambda s: s["rows"], default=None)
+    if largest is not None and largest["rows"] >= ROWS * MULTIPLES[-1]:
+        peak = largest["pipeline"]["peak_mb"]
+        verdict = "met" if peak < PEAK_TARGET_MB and largest["pipeline"]["median"] else "missed"
+        lines.append(
+            f"- Memory, pipeline peak at {largest['rows']:,} rows: {peak:,} MB against "
+            f"{PEAK_TARGET_MB:,} MB (6 GiB): **{verdict}**."
+        )
+    return lines
 
 
 def write(results: dict, out: Path) -> None:

@@ -54,3 +54,25 @@ def test_bench_measures_one_story_and_writes_the_results(tmp_path):
     assert "Plotly.newPlot" in (tmp_path / "results.html").read_text()
     # The scratch folder (homes, storage, notebook outputs) is removed afterwards.
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == []
+
+
+def _size(rows: int, seconds: float | None, peak_mb: int) -> dict:
+    side = {"median": seconds, "peak_mb": peak_mb, "outcome": "ok" if seconds else "failed"}
+    return {"rows": rows, "file_mb": 1.0, "pipeline": side, "notebook": dict(side)}
+
+
+def test_bench_scale_says_whether_each_target_at_scale_is_met():
+    from bench.scale import targets
+
+    met = targets(
+        [_size(99_940, 30.0, 700), _size(999_400, 90.0, 1200), _size(9_994_000, 600.0, 5000)]
+    )
+    assert met[0].startswith("- Time, pipeline seconds per million rows: 99,940 rows 300.2 s")
+    assert met[0].endswith("**met**.") and met[1].endswith("**met**.")
+    assert "5,000 MB against 6,144 MB" in met[1]
+    missed = targets(
+        [_size(99_940, 10.0, 700), _size(999_400, 200.0, 1200), _size(9_994_000, None, 9000)]
+    )
+    assert missed[0].endswith("faster than linear, **missed**.")
+    assert missed[1].endswith("**missed**.")  # no finished run is no pass, whatever its peak
+    assert len(targets([_size(99_940, 10.0, 700)])) == 1  # no 10M size: no memory verdict
