@@ -60,7 +60,13 @@ def outcome(sample: Sample) -> str:
 
 
 def run_size(
-    rows: int, dataset: Path, bench: Workbench, runs: int, timeout: float, max_mb: float
+    rows: int,
+    dataset: Path,
+    bench: Workbench,
+    runs: int,
+    timeout: float,
+    max_mb: float,
+    commit: str,
 ) -> dict:
     samples: dict[str, list[Sample]] = {"pipeline": [], "notebook": []}
     breakdowns, cells = [], []
@@ -91,7 +97,7 @@ def run_size(
         "rows": rows,
         "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_after": round(os.getloadavg()[0], 2),
-        "commit": machine()["commit"],
+        "commit": commit,
         "file": str(dataset),
         "file_mb": round(dataset.stat().st_size / 1e6, 1),
         **{side: summary(found) for side, found in samples.items()},
@@ -263,7 +269,10 @@ def main(argv: list[str] | None = None) -> int:
             if seconds:
                 print(f"generated {dataset} in {seconds:.0f} s", flush=True)
             bench = Workbench(Path(work) / str(rows), dataset, dataset)
-            size = run_size(rows, dataset, bench, args.runs, args.timeout, args.max_mb)
+            # The commit as the session started: the results written after each size would
+            # otherwise count as uncommitted changes to the code measured.
+            commit = results["machine"]["commit"]
+            size = run_size(rows, dataset, bench, args.runs, args.timeout, args.max_mb, commit)
             results["sizes"].append(size)
             results["load_after"] = os.getloadavg()[0]
             write(results, args.out)  # after every size: an interrupted session keeps the rest

@@ -224,15 +224,15 @@ def strip_column_names(columns: pd.Index) -> list[str]:
     return names
 
 
-# The columns parsed as the file is read, when every cell is a number: the floats. Row ID and
-# Quantity stay text until `parse_numbers`, which refuses what an Int64 cannot hold (the
-# parser would wrap 9223372036854775808 round to a negative number).
 # Text is parsed as categories, then turned back into str cells: the parser then keeps one
 # string per distinct value instead of one per line, which at 10M lines halves the peak memory of
 # reading, and the frame is the one `dtype=str` gives. Order IDs, nearly all distinct, are read
 # as text: as categories they would cost time and save nothing.
 TEXT_AS_READ = "category"
 DISTINCT_TEXT = {config.GROUP_COLUMN: str}
+# The columns parsed as the file is read, when every cell is a number: the floats. Row ID and
+# Quantity stay text until `parse_numbers`, which refuses what an Int64 cannot hold (the
+# parser would wrap 9223372036854775808 round to a negative number).
 NUMBER_DTYPES = {
     column: "float64" for column in config.NUMERIC_COLUMNS if column not in ("Row ID", "Quantity")
 }
