@@ -187,12 +187,13 @@ def materialize(args: argparse.Namespace) -> int:
     dataset_resource = _dataset()
     storage = storage_path()
     started = time.perf_counter()
+    team = deployment_profile() == "team"
     with contextlib.ExitStack() as stack:
-        if deployment_profile() != "team":  # before opening it: a new home's SQLite files are
-            # created by whichever process opens the instance first, so one at a time
+        if not team:  # before opening it: a new home's SQLite files are created by whichever
+            # process opens the instance first, so one at a time
             stack.enter_context(exclusive(home / "materialize.lock", wait_message=_waiting))
         instance = stack.enter_context(DagsterInstance.get())
-        if deployment_profile() == "team":
+        if team:
             stack.enter_context(materialize_lock(instance, home, wait_message=_waiting))
         for run_id in fail_abandoned_runs(instance):
             print(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from superstore_assets import config
-from superstore_assets.ingest import DatasetError
+from superstore_assets.ingest import DatasetError, keep_rows
 
 SPLIT_COLUMN = "split"
 
@@ -82,5 +82,5 @@ def stratified_sample(table: pd.DataFrame, max_rows: int, seed: int = config.SEE
 
 
 def side(table: pd.DataFrame, name: str) -> pd.DataFrame:
-    """The rows of one side of the split."""
-    return table[table[SPLIT_COLUMN] == name]
+    """The rows of one side of the split (a column at a time, as cleaning drops rows)."""
+    return keep_rows(table, table[SPLIT_COLUMN] == name)
