@@ -278,43 +278,40 @@ def materialize(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: str):
-    """Run the job on `selection`: in this process under the local profile; under the team
-    profile through its executor (Dask), with the dataset and storage in the run config, since
-    a worker builds its resources from the run, not from this process's environment."""
-    from superstore_assets.definitions import make_definitions, resource_run_config
+    """Run the job on `selection` with the job's own executor: in this process under the local
+    profile (executor.local_executor), on Dask under the team profile. Under the team profile
+    the dataset and storage go in the run config, since a worker builds its resources from the
+    run, not from this process's environment."""
+    from dagster import execute_job, reconstructable
+
+    from superstore_assets.definitions import (
+        previews_setting,
+        resource_run_config,
+        superstore_job,
+    )
     from superstore_assets.project import deployment_profile
 
-    definitions = make_definitions()
+    if deployment_profile() == "team":
+        run_config = {
+            **run_config,
+            **resource_run_config(
+                str(dataset.resolved_path()), storage, previews_setting(), dataset.date_format
+            ),
+        }
+    job = reconstructable(superstore_job)
     if _ONE_COMMAND_PROCESS:
         # What is alive now (modules, definitions, the instance) lives as long as the process:
         # frozen, it is no longer walked by every pass of the cycle collector during the run.
         # Only in the `superstore` process, which ends with the command; a caller of main()
         # keeps its heap as it was.
         garbage_collector.freeze()
-    if deployment_profile() != "team":
-        job = definitions.resolve_job_def("superstore_pipeline")
-        yield job.execute_in_process(
-            instance=instance,
-            asset_selection=selection,
-            tags=tags,
-            raise_on_error=False,
-            run_config=run_config,
-        )
-        return
-    from dagster import execute_job, reconstructable
-
-    from superstore_assets.definitions import previews_setting, superstore_job
-
-    resources = resource_run_config(
-        str(dataset.resolved_path()), storage, previews_setting(), dataset.date_format
-    )
     with execute_job(
-        reconstructable(superstore_job),
+        job,
         instance=instance,
         asset_selection=selection,
         tags=tags,
         raise_on_error=False,
-        run_config={**run_config, **resources},
+        run_config=run_config,
     ) as result:
         yield result
 

@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from superstore_assets.assets import eda, evaluation, ingest, models, report, split
+from superstore_assets.executor import local_executor
 from superstore_assets.observation import observed_version
 from superstore_assets.project import (
     ProfileError,
@@ -150,8 +151,9 @@ def make_definitions(
     """Definitions for a dataset and storage root; unset arguments come from the environment.
 
     SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_DATE_FORMAT, SUPERSTORE_PREVIEWS=0 and
-    SUPERSTORE_EXECUTOR=multiprocess are read here (see README). The in-process executor is the
-    default: a step costs milliseconds there, seconds in the multiprocess one.
+    SUPERSTORE_EXECUTOR=multiprocess|in_process are read here (see README). The default is
+    executor.local_executor: steps in the run's own process, where a step costs milliseconds
+    (seconds in the multiprocess executor), with a model or evaluation beside another step.
     SUPERSTORE_PROFILE=team runs steps on Dask (SUPERSTORE_DASK_ADDRESS) and requires the
     storage to be an object store URL; its dagster.yaml puts the run record in PostgreSQL.
     """
@@ -164,8 +166,9 @@ def make_definitions(
     if executor is None and team:
         executor = dask_executor_for_team()
     if executor is None:
-        multiprocess = os.environ.get("SUPERSTORE_EXECUTOR") == "multiprocess"
-        executor = multiprocess_executor if multiprocess else in_process_executor
+        executor = {"multiprocess": multiprocess_executor, "in_process": in_process_executor}.get(
+            os.environ.get("SUPERSTORE_EXECUTOR", ""), local_executor
+        )
     return Definitions(
         assets=all_assets,
         resources=make_resources(

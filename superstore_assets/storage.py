@@ -99,6 +99,11 @@ def release_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+def large_table_seen() -> bool:
+    """Whether this process has handled a table of more than ROWS_KEPT lines."""
+    return _LARGE_TABLE_SEEN
+
+
 def _note_rows(rows: int) -> None:
     global _LARGE_TABLE_SEEN
     if rows > ROWS_KEPT:

@@ -14,6 +14,19 @@ from dagster import (
 from superstore_assets import config, evaluation, models, split
 from superstore_assets.assets.base import versioned_asset
 from superstore_assets.config import ModelSpec
+from superstore_assets.executor import PARALLEL_TAG
+
+
+def _parallel_tags(spec: ModelSpec) -> dict[str, str]:
+    """Seconds of scikit-learn each: worth running beside another step. An ensemble's steps
+    (100 trees to fit, then to predict with again and again) take longest, so they start first
+    (Dagster's priority): the forest's evaluation waits on its fit, and the others fit in its
+    shadow."""
+    longest = "n_estimators" in spec.fixed
+    return {
+        PARALLEL_TAG: "superstore_assets.models:import_scikit_learn",
+        **({"dagster/priority": "1"} if longest else {}),
+    }
 
 
 def model_asset(spec: ModelSpec) -> AssetsDefinition:
@@ -23,6 +36,7 @@ def model_asset(spec: ModelSpec) -> AssetsDefinition:
         kind="model",
         name=spec.name,
         group_name="modeling",
+        op_tags=_parallel_tags(spec),
         description=f"{spec.title}: preprocessing and estimator, grid chosen on validation.",
     )
     def _model(train_val_test: pd.DataFrame) -> Output:
@@ -74,6 +88,7 @@ def metrics_asset(spec: ModelSpec) -> AssetsDefinition:
         ins={"model": AssetIn(spec.name)},
         checks=baseline_check,
         check_specs=[AssetCheckSpec("beats_majority_baseline", asset=name)],
+        op_tags=_parallel_tags(spec),
         description=f"{spec.title} on the test set: metrics, confusion matrix, ROC, importance.",
     )
     def _metrics(model, train_val_test: pd.DataFrame) -> Output:
