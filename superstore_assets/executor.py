@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-from dagster import executor
+from dagster import AssetKey, executor
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
 from dagster._core.execution.compute_logs import create_compute_log_file_key
@@ -45,6 +45,7 @@ from dagster._core.executor.init import InitExecutorContext
 from dagster._serdes import deserialize_value, serialize_value
 
 from superstore_assets import storage
+from superstore_assets.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN
 
 # On the steps worth a process of their own: seconds of scikit-learn, little data. Its value is
 # "true", or "module:function" to call in the run's process before the step is forked.
@@ -137,6 +138,8 @@ def _run_in_child(step_context, events: Path) -> None:
 
 
 _INHERITED: list = []
+_DATA_VERSION = "dagster/data_version"
+_INPUT_VERSION = "dagster/input_data_version/"
 
 
 def _forget_connections(instance) -> None:
@@ -196,24 +199,39 @@ def _execution_iterator(
         children: list[_Child] = []
         stack.callback(_stop, children)  # if this loop is left early (an interrupt, an error)
         queued: list = []  # steps claimed, in Dagster's order, not yet started
+        made: dict[AssetKey, str] = {}  # data versions materialized in this run
+        here_keys: set[str] = set()  # tagged steps kept in this process
+        restored: set[AssetKey] = set()  # assets this run restored from an earlier one
+        recompute = job_context.dagster_run.tags.get(RECOMPUTE_TAG) == "true"  # no restoring
         while not active.is_complete:
             queued.extend(active.get_steps_to_execute())
             ended = [(c, c.wait(block=False)) for c in children]
             ended = [(c, events) for c, events in ended if events is not None]
             for child, events in ended:
                 children.remove(child)
-                yield from _finish(job_context, active, child.step_context, events)
+                yield from _finish(job_context, active, child.step_context, events, made, restored)
             if ended:
                 continue  # what they made may have readied other steps
             if parallel:  # tagged steps into children while there is room
-                for step in [s for s in queued if PARALLEL_TAG in s.tags]:
+                for step in [
+                    s for s in queued if PARALLEL_TAG in s.tags and s.key not in here_keys
+                ]:
                     if len(children) >= PARALLEL_STEPS:
                         break
+                    if not recompute and _inputs_unchanged(
+                        job_context.instance, step, made, restored
+                    ):
+                        here_keys.add(step.key)  # it will restore its output: milliseconds
+                        continue
                     queued.remove(step)
                     _prepare(step)
                     step_context = job_context.for_step(step, active.get_known_state())
                     children.append(_Child(step_context, folder / f"{step.key}.events"))
-            here = [s for s in queued if not parallel or PARALLEL_TAG not in s.tags]
+            here = [
+                s
+                for s in queued
+                if not parallel or PARALLEL_TAG not in s.tags or s.key in here_keys
+            ]
             if not here:
                 if children:  # nothing to do here until a child ends
                     select.select([c.ended for c in children], [], [])
@@ -228,7 +246,9 @@ def _execution_iterator(
                 events.append(event)
                 yield event
                 active.handle_event(event)
-            yield from _finish(job_context, active, step_context, events, handled=True)
+            yield from _finish(
+                job_context, active, step_context, events, made, restored, handled=True
+            )
 
 
 def _stop(children: list[_Child]) -> None:
@@ -238,13 +258,45 @@ def _stop(children: list[_Child]) -> None:
             os.waitpid(child.pid, 0)
 
 
-def _finish(job_context, active, step_context, events, handled: bool = False):
+def _inputs_unchanged(instance, step, made: dict[AssetKey, str], restored: set[AssetKey]) -> bool:
+    """Whether every input of the step's asset was restored from an earlier run in this one, or
+    has the data version it had when the asset was last materialized. Such a step will most
+    likely restore its own earlier output (versioned_asset's reuse), in milliseconds, where a
+    fork would cost more. (Each step here is one asset, named as it is.)"""
+    event = instance.get_latest_materialization_event(AssetKey(step.key))
+    if event is None:
+        return False
+    inputs = {
+        AssetKey.from_user_string(tag.removeprefix(_INPUT_VERSION)): version
+        for tag, version in (event.tags or {}).items()
+        if tag.startswith(_INPUT_VERSION)
+    }
+    for key, version in inputs.items():
+        if key in restored:  # restored in this run: so is this step, very likely (swapped back)
+            continue
+        current = made.get(key)
+        if current is None:  # not made in this run: its latest materialization or observation
+            record = instance.get_latest_data_version_record(key)
+            tags = record.event_log_entry.tags if record is not None else None
+            current = (tags or {}).get(_DATA_VERSION)
+        if current != version:
+            return False
+    return bool(inputs)
+
+
+def _finish(job_context, active, step_context, events, made, restored, handled=False):
     """What the in-process loop does after a step: its events handled, the step checked to have
-    ended, skips worked out, hooks run."""
-    if not handled:
-        for event in events:
+    ended, skips worked out, hooks run; and the data versions it materialized noted."""
+    for event in events:
+        if not handled:
             yield event
             active.handle_event(event)
+        if event.is_step_materialization:
+            materialization = event.step_materialization_data.materialization
+            if materialization.tags and _DATA_VERSION in materialization.tags:
+                made[materialization.asset_key] = materialization.tags[_DATA_VERSION]
+            if REUSED_FROM_RUN in materialization.metadata:
+                restored.add(materialization.asset_key)
     active.verify_complete(job_context, step_context.step.key)
     for event in active.plan_events_iterator(job_context):
         events.append(event)

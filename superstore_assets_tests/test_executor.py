@@ -85,6 +85,29 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
     with space.instance() as instance:
         assert versions == _data_versions(instance)
 
+    # Run again with nothing changed, each step restores its output: no step is worth a fork.
+    again = subprocess.run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets", "--select", "*"],
+        cwd=ROOT,
+        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    with workspace.instance() as instance:
+        latest = instance.get_runs(limit=1)[0]
+        restored = _steps(instance, latest.run_id)
+        events = [instance.get_latest_materialization_event(k) for k in instance.get_asset_keys()]
+        reused = [
+            e
+            for e in events
+            if e is not None and "reused_from_run" in e.asset_materialization.metadata
+        ]
+    assert len(reused) == 22  # every asset restored its earlier output
+    assert len({pid for pid, _, _ in restored.values()}) == 1
+
 
 # A small job of its own, to see what a failing or dying forked step does to a run.
 
