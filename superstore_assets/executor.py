@@ -57,7 +57,7 @@ PARALLEL_STEPS = max(1, min(2, os.cpu_count() or 1))
 
 
 class LocalExecutor(InProcessExecutor):
-    """The in-process executor, with a step tagged PARALLEL_TAG run beside another in a fork."""
+    """The in-process executor, with the steps tagged PARALLEL_TAG run in forked children."""
 
     def execute(
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
@@ -90,7 +90,7 @@ class LocalExecutor(InProcessExecutor):
 
 @executor(name="local", config_schema={})
 def local_executor(init_context: InitExecutorContext) -> Executor:
-    """Steps in the run's process; a model or evaluation beside another step, in a fork."""
+    """Steps in the run's process; the models' fits and evaluations in forked children."""
     return LocalExecutor(retries=RetryMode.DISABLED)
 
 
@@ -177,8 +177,9 @@ def _parallel_allowed(job_context: PlanExecutionContext) -> bool:
 def _execution_iterator(
     job_context: PlanExecutionContext, execution_plan: ExecutionPlan, **_
 ) -> Iterator[DagsterEvent]:
-    """Dagster's in-process step loop (execute_plan.inner_plan_execution_iterator), with a step
-    tagged PARALLEL_TAG forked off when another step is ready beside it."""
+    """Dagster's in-process step loop (execute_plan.inner_plan_execution_iterator), with each
+    step tagged PARALLEL_TAG forked off, up to PARALLEL_STEPS at once, unless it will only
+    restore its output."""
     compute_log_manager = job_context.instance.compute_log_manager
     step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
     with ExitStack() as stack:
