@@ -9,6 +9,9 @@ the run's process goes on with the short steps. A child starts with everything a
 and loaded, so it costs milliseconds; it writes its events to the run record itself, as a step
 in any executor does, and hands them back when it ends, so that the run goes on exactly as if
 the step had run in the run's process. A step's outputs do not depend on where it ran (tested).
+A tagged step whose inputs were restored from an earlier run in this one, or are as they were
+at its last materialization, stays in the run's process: it will restore its own output in
+milliseconds, less than a fork costs.
 
 Two steps at a time hold two steps' data, so this happens only while the dataset file is under
 PARALLEL_MAX_DATASET_BYTES and no table of more than storage.ROWS_KEPT lines has been met;
