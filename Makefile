@@ -52,7 +52,7 @@ ui: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m superstore_assets -h $(HOST) -p $(PORT)
 
 data: $(BIN)/.installed
-	$(BIN)/python -m superstore_assets.generator
+	$(BIN)/python -m superstore_assets.cli.generate
 
 lock: $(BIN)/.installed
 	$(BIN)/pip-compile --quiet --extra dev --extra team --generate-hashes --allow-unsafe \

@@ -211,10 +211,10 @@ def run_checked(command: list[str], cwd: Path, bench: Workbench, folder: Path, d
 def package_copy_with_edited_grid(root: Path) -> Path:
     """A copy of the package whose random_forest grid is edited, compiled (untimed) so that
     neither side pays for compiling it."""
-    from superstore_assets_tests.test_staleness import package_copy
+    from superstore_assets_tests.scenarios.test_staleness import package_copy
 
     code = package_copy(root)
-    config = code / "superstore_assets" / "config.py"
+    config = code / "superstore_assets" / "pipeline" / "config.py"
     text = config.read_text()
     if GRID not in text:
         raise RuntimeError(f"random_forest's grid is no longer {GRID} in config.py")
@@ -288,7 +288,7 @@ def run_breakdown(home: Path) -> dict:
     (compute_seconds), and how many assets it computed and reused."""
     from dagster import DagsterInstance
 
-    from superstore_assets.reuse import REUSED_FROM_RUN
+    from superstore_assets.engine.reuse import REUSED_FROM_RUN
 
     with DagsterInstance.from_config(str(home)) as instance:
         records = instance.get_run_records(limit=1)
@@ -352,7 +352,7 @@ def machine() -> dict:
         memory = f"{int(total) / 2**20:.1f} GiB"
     except (OSError, AttributeError):
         pass
-    from superstore_assets.provenance import git_state
+    from superstore_assets.engine.provenance import git_state
 
     git = git_state(ROOT)
     commit = git["git_commit"][:7]
@@ -591,7 +591,7 @@ def write_chart(results: dict, path: Path) -> None:
     """Median wall seconds per story, both sides with their ranges, and the ratio to target."""
     from plotly.subplots import make_subplots
 
-    from superstore_assets.figures import style
+    from superstore_assets.pipeline.figures import style
 
     scenarios = [s for s in results["scenarios"] if s["notebook"]]  # the side-by-side stories
     titles = [s["title"] for s in scenarios]
@@ -690,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="superstore-bench-", dir=args.work))
     bench = Workbench(work, original, modified)
     if "text_only" in chosen:
-        from superstore_assets_tests.test_staleness import with_renamed_customer
+        from superstore_assets_tests.scenarios.test_staleness import with_renamed_customer
 
         with_renamed_customer(original, bench.renamed)
     measured: dict[str, list[Round]] = {}

@@ -3,7 +3,7 @@
     .venv/bin/python bench/scale.py --max-rows 1000000     # make bench-scale
 
 For each size up to --max-rows: the file is generated into bench/data/ if it is not there yet
-(`python -m superstore_assets.generator --rows N --out FILE`, untimed), then `superstore
+(`python -m superstore_assets.cli.generate --rows N --out FILE`, untimed), then `superstore
 materialize --all` in a new home and the notebook run from a new kernel take turns, --runs
 times each, every run timed as a whole process with the peak memory of its process tree. A run
 that fails or passes --timeout is recorded as such, with the last line of its output, and the
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's package and bench/, not an inst
 
 from bench.measure import Sample, measure  # noqa: E402
 from bench.run import Workbench, machine, run_breakdown, superstore  # noqa: E402
-from superstore_assets.generator import ROWS  # noqa: E402
+from superstore_assets.cli.generate import ROWS  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 MULTIPLES = (10, 100, 1000)
@@ -41,7 +41,7 @@ def generate(rows: int, data: Path = DATA) -> tuple[Path, float]:
     if path.exists():
         return path, 0.0
     started = time.perf_counter()
-    command = [sys.executable, "-m", "superstore_assets.generator", "--rows", str(rows)]
+    command = [sys.executable, "-m", "superstore_assets.cli.generate", "--rows", str(rows)]
     subprocess.run([*command, "--out", str(path)], cwd=ROOT, check=True, capture_output=True)
     return path, time.perf_counter() - started
 

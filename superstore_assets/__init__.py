@@ -14,7 +14,7 @@ def __getattr__(name: str):
     """`defs`, imported on first use: `dagster -m superstore_assets` finds it (it is listed by
     __dir__), while `superstore status` on unchanged code never loads the pipeline."""
     if name == "defs":
-        from superstore_assets.definitions import defs
+        from superstore_assets.assets.definitions import defs
 
         return defs
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
-from superstore_assets.project import PACKAGE_DIR, project_root
+from superstore_assets.engine.project import PACKAGE_DIR, project_root
 
 ROOT = project_root()
 BUNDLED = ROOT / "data" / "superstore.csv"
@@ -61,7 +61,7 @@ def run_pipeline(
     workspace: Workspace, dataset: Path, instance: DagsterInstance | None = None, **kwargs
 ) -> ExecuteInProcessResult:
     """The superstore_pipeline job in-process on `dataset`, recorded in the workspace's home."""
-    from superstore_assets.definitions import make_definitions
+    from superstore_assets.assets.definitions import make_definitions
 
     definitions = make_definitions(
         dataset=str(dataset), storage=str(workspace.storage), previews=False

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from superstore_assets import config, split
+from superstore_assets.pipeline import config, split
 
 
 def feature_table(rows: int = 900, seed: int = 0) -> pd.DataFrame:

@@ -4,8 +4,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from dagster import AssetsDefinition, MetadataValue, Output
 
-from superstore_assets import eda
-from superstore_assets.assets.base import versioned_asset
+from superstore_assets.engine.versioned_asset import versioned_asset
+from superstore_assets.pipeline import eda
 
 GROUP = "eda"
 

@@ -5,8 +5,8 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 from dagster import AssetIn, AssetsDefinition
 
-from superstore_assets import config, evaluation
-from superstore_assets.assets.base import versioned_asset
+from superstore_assets.engine.versioned_asset import versioned_asset
+from superstore_assets.pipeline import config, evaluation
 
 GROUP = "evaluation"
 METRICS_INPUTS = {f"{spec.name}_metrics": AssetIn() for spec in config.MODEL_SPECS}

@@ -15,12 +15,13 @@ from dagster import (
 )
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
-from superstore_assets import config, ingest, provenance
-from superstore_assets.assets.base import versioned_asset
-from superstore_assets.dagster_internals import refresh_input_version, tag_run
-from superstore_assets.observation import SOURCE, observed_version, source_observation
-from superstore_assets.project import project_root
-from superstore_assets.resources import DatasetResource, dataset_fingerprint, forget_bytes
+from superstore_assets.assets.resources import DatasetResource, dataset_fingerprint, forget_bytes
+from superstore_assets.engine import provenance
+from superstore_assets.engine.dagster_internals import refresh_input_version, tag_run
+from superstore_assets.engine.observation import SOURCE, observed_version, source_observation
+from superstore_assets.engine.project import project_root
+from superstore_assets.engine.versioned_asset import versioned_asset
+from superstore_assets.pipeline import cleaning, config, features, reading
 
 GROUP = "ingest"
 
@@ -97,7 +98,7 @@ def observe_dataset(context: AssetExecutionContext, dataset: DatasetResource) ->
 
 def raw_checks(df: pd.DataFrame):
     """The columns the pipeline needs are there; Discount lies in [0, 1]; Quantity is positive."""
-    missing = ingest.missing_columns(df)
+    missing = cleaning.missing_columns(df)
     yield AssetCheckResult(
         check_name="required_columns_present",
         passed=not missing,
@@ -141,8 +142,8 @@ def orders_raw(dataset: DatasetResource) -> Output[pd.DataFrame]:
     # millions of lines its bytes and its table are never held at once.
     forget_bytes()
     try:
-        df, facts = ingest.read_orders(path)
-    except ingest.DatasetError as error:
+        df, facts = reading.read_orders(path)
+    except reading.DatasetError as error:
         raise Failure(description=f"Cannot read {dataset.resolved_path()}: {error}.") from error
     return Output(
         df,
@@ -192,8 +193,8 @@ def clean_checks(df: pd.DataFrame):
 def orders_clean(orders_raw: pd.DataFrame, dataset: DatasetResource) -> Output[pd.DataFrame]:
     """Dates parsed, target `profitable = Profit > 0` added, unusable and duplicate rows dropped."""
     try:
-        df, counts = ingest.clean_orders(orders_raw, dataset.date_format)
-    except ingest.DatasetError as error:
+        df, counts = cleaning.clean_orders(orders_raw, dataset.date_format)
+    except reading.DatasetError as error:
         raise Failure(description=f"Cannot clean {dataset.resolved_path()}: {error}.") from error
     return Output(
         df,
@@ -207,10 +208,10 @@ def orders_clean(orders_raw: pd.DataFrame, dataset: DatasetResource) -> Output[p
     )
 
 
-@versioned_asset(group_name=GROUP, columns={"orders_clean": ingest.FEATURE_SOURCE_COLUMNS})
+@versioned_asset(group_name=GROUP, columns={"orders_clean": features.FEATURE_SOURCE_COLUMNS})
 def model_features(orders_clean: pd.DataFrame) -> Output[pd.DataFrame]:
     """The model inputs in one table: numeric and categorical features and the target."""
-    df = ingest.build_features(orders_clean)
+    df = features.build_features(orders_clean)
     return Output(
         df,
         metadata={

@@ -11,10 +11,10 @@ from dagster import (
     Output,
 )
 
-from superstore_assets import config, evaluation, models, split
-from superstore_assets.assets.base import versioned_asset
-from superstore_assets.config import ModelSpec
-from superstore_assets.executor import PARALLEL_TAG
+from superstore_assets.engine.executor import PARALLEL_TAG
+from superstore_assets.engine.versioned_asset import versioned_asset
+from superstore_assets.pipeline import config, evaluation, models, split
+from superstore_assets.pipeline.config import ModelSpec
 
 
 def _parallel_tags(spec: ModelSpec) -> dict[str, str]:
@@ -24,7 +24,7 @@ def _parallel_tags(spec: ModelSpec) -> dict[str, str]:
     shadow."""
     longest = "n_estimators" in spec.fixed
     return {
-        PARALLEL_TAG: "superstore_assets.models:import_scikit_learn",
+        PARALLEL_TAG: "superstore_assets.pipeline.models:import_scikit_learn",
         **({"dagster/priority": "1"} if longest else {}),
     }
 

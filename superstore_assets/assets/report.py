@@ -5,12 +5,12 @@ from pathlib import Path
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output
 
-from superstore_assets import config, eda, evaluation
-from superstore_assets.assets.base import versioned_asset
 from superstore_assets.assets.evaluation import METRICS_INPUTS, by_model
-from superstore_assets.history import earlier_run_on_other_data
-from superstore_assets.report import metric_deltas, render_report
-from superstore_assets.versioning import short
+from superstore_assets.engine.hashing import short
+from superstore_assets.engine.history import earlier_run_on_other_data
+from superstore_assets.engine.versioned_asset import versioned_asset
+from superstore_assets.pipeline import config, eda, evaluation
+from superstore_assets.pipeline.report import metric_deltas, render_report
 
 FIGURE_INPUTS = {
     name: AssetIn()

@@ -3,9 +3,9 @@
 import pandas as pd
 from dagster import Failure, MetadataValue, Output
 
-from superstore_assets import config, split
-from superstore_assets.assets.base import versioned_asset
-from superstore_assets.ingest import DatasetError
+from superstore_assets.engine.versioned_asset import versioned_asset
+from superstore_assets.pipeline import config, split
+from superstore_assets.pipeline.reading import DatasetError
 
 GROUP = "modeling"
 

@@ -1,0 +1,140 @@
+"""The Definitions: every asset and check, the dataset, the storage, the executor, the job and
+the sensor, chosen by the profile and the environment."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import (
+    Definitions,
+    ExecutorDefinition,
+    in_process_executor,
+    multiprocess_executor,
+)
+
+from superstore_assets.assets import eda, evaluation, ingest, models, report, split
+from superstore_assets.assets.resources import DatasetResource
+from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
+from superstore_assets.engine.executor import local_executor
+from superstore_assets.engine.io_manager import StorageIOManager
+from superstore_assets.engine.project import (
+    ProfileError,
+    dataset_path,
+    date_format_setting,
+    deployment_profile,
+    storage_path,
+)
+from superstore_assets.engine.version_store import STORAGE_FOLDERS
+
+all_assets = [
+    ingest.superstore_csv,
+    ingest.orders_raw,
+    ingest.orders_clean,
+    ingest.model_features,
+    *eda.eda_figures,
+    eda.summary_statistics,
+    split.train_val_test,
+    *models.model_assets,
+    *models.metrics_assets,
+    *evaluation.result_figures,
+    report.report,
+]
+
+
+def make_resources(
+    dataset: str, storage: str, previews: bool = True, date_format: str = "auto"
+) -> dict:
+    """The dataset resource and one IO manager per kind of output, all under `storage`."""
+    resources: dict = {"dataset": DatasetResource(path=dataset, date_format=date_format)}
+    for key, (kind, folder) in STORAGE_FOLDERS.items():
+        resources[key] = StorageIOManager(root=storage, folder=folder, kind=kind, previews=previews)
+    return resources
+
+
+def previews_setting() -> bool:
+    """SUPERSTORE_PREVIEWS=0 turns the figures' PNG previews off; they are on otherwise."""
+    return os.environ.get("SUPERSTORE_PREVIEWS", "1") != "0"
+
+
+def resource_run_config(
+    dataset: str, storage: str, previews: bool = True, date_format: str = "auto"
+) -> dict:
+    """make_resources' choices as run config: a step on another machine (a Dask worker) builds
+    its resources from the run's config, not from its own environment."""
+    resources: dict = {"dataset": {"config": {"path": dataset, "date_format": date_format}}}
+    for key, (kind, folder) in STORAGE_FOLDERS.items():
+        config = {"root": storage, "folder": folder, "kind": kind, "previews": previews}
+        resources[key] = {"config": config}
+    return {"resources": resources}
+
+
+def object_store(storage: str) -> str:
+    """`storage` if it is an object store URL (s3://bucket/prefix); the team profile has no
+    shared disk, so a local folder is refused with the setting to change."""
+    protocol = storage.split("://", 1)[0] if "://" in storage else ""
+    if protocol in ("", "file", "local"):
+        raise ProfileError(
+            "SUPERSTORE_PROFILE=team keeps every output in an object store, which every worker "
+            f"reaches: set SUPERSTORE_STORAGE=s3://bucket/prefix (it is {storage!r})"
+        )
+    return storage
+
+
+def dask_executor_for_team() -> ExecutorDefinition:
+    """The dagster-dask executor on the scheduler at SUPERSTORE_DASK_ADDRESS
+    (tcp://host:8786), or on a LocalCluster of this machine's cores when it is unset."""
+    from dagster_dask import dask_executor
+
+    address = os.environ.get("SUPERSTORE_DASK_ADDRESS")
+    cluster = {"existing": {"address": address}} if address else {"local": {}}
+    return dask_executor.configured({"cluster": cluster}, name="dask")
+
+
+def make_definitions(
+    dataset: str | None = None,
+    storage: str | None = None,
+    previews: bool | None = None,
+    executor: ExecutorDefinition | None = None,
+) -> Definitions:
+    """Definitions for a dataset and storage root; unset arguments come from the environment.
+
+    SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_DATE_FORMAT, SUPERSTORE_PREVIEWS=0 and
+    SUPERSTORE_EXECUTOR=multiprocess|in_process are read here (see README). The default is
+    executor.local_executor: steps in the run's own process, where a step costs milliseconds
+    (seconds in the multiprocess executor), with a model or evaluation beside another step.
+    SUPERSTORE_PROFILE=team runs steps on Dask (SUPERSTORE_DASK_ADDRESS) and requires the
+    storage to be an object store URL; its dagster.yaml puts the run record in PostgreSQL.
+    """
+    if previews is None:
+        previews = previews_setting()
+    storage = storage or storage_path()
+    team = deployment_profile() == "team"
+    if team:
+        storage = object_store(storage)
+    if executor is None and team:
+        executor = dask_executor_for_team()
+    if executor is None:
+        executor = {"multiprocess": multiprocess_executor, "in_process": in_process_executor}.get(
+            os.environ.get("SUPERSTORE_EXECUTOR", ""), local_executor
+        )
+    return Definitions(
+        assets=all_assets,
+        resources=make_resources(
+            dataset or dataset_path(),
+            storage,
+            previews,
+            date_format_setting(),
+        ),
+        executor=executor,
+        jobs=[superstore_pipeline],
+        sensors=[dataset_changed],
+    )
+
+
+def superstore_job():
+    """The job as this process's environment defines it; `reconstructable(superstore_job)` is
+    how an executor in other processes (Dask workers) finds it again."""
+    return make_definitions().resolve_job_def("superstore_pipeline")
+
+
+defs = make_definitions()

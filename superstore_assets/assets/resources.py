@@ -1,0 +1,88 @@
+"""Resources: the dataset file the pipeline reads."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from dagster import ConfigurableResource, Failure
+
+from superstore_assets.engine.hashing import sha256_bytes
+from superstore_assets.engine.project import resolve_dataset
+
+
+class DatasetResource(ConfigurableResource):
+    """The Superstore CSV file: a path, relative to the checkout or absolute, and how its dates
+    are written ("auto": month first or ISO; day first must be named, as "%d/%m/%Y")."""
+
+    path: str
+    date_format: str = "auto"
+
+    def resolved_path(self) -> Path:
+        return resolve_dataset(self.path)
+
+    def output_settings(self) -> dict[str, str]:
+        """What changes the tables made from the file, besides its bytes: the date format.
+        (The path does not: the same bytes under another name give the same tables.)"""
+        return {"date_format": self.date_format}
+
+    def read_bytes(self) -> bytes:
+        """The file's bytes, or a Failure that names the file and the fix."""
+        path = self.readable_path()
+        return _read(str(path), path.stat().st_mtime_ns, path.stat().st_size)
+
+    def readable_path(self) -> Path:
+        """The file's path, or a Failure that names the file and the fix."""
+        path = self.resolved_path()
+        if not path.is_file():
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise Failure(
+                description=(
+                    f"The dataset {path} {what}. Point SUPERSTORE_DATASET (or the run config "
+                    "resources.dataset.config.path) at a Superstore CSV file, or run `make data` "
+                    "to regenerate the bundled one."
+                )
+            )
+        return path
+
+
+@functools.lru_cache(maxsize=1)
+def _read(path: str, mtime_ns: int, size: int) -> bytes:
+    """The file's bytes, read once per change: the CLI's observation of the file and the run's
+    share one read."""
+    return Path(path).read_bytes()
+
+
+def forget_bytes() -> None:
+    """Let go of the file's bytes once they are parsed: at millions of lines they are gigabytes
+    that no later step needs."""
+    _read.cache_clear()
+
+
+def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None = None) -> dict:
+    """What an observation of the dataset records: path, size, SHA-256 and rows (counted here
+    unless the caller has already parsed them)."""
+    from dagster import MetadataValue
+
+    sha256 = sha256_bytes(data)
+    return {
+        "path": MetadataValue.path(str(dataset.resolved_path())),
+        "size_bytes": MetadataValue.int(len(data)),
+        "sha256": sha256,
+        "rows": MetadataValue.int(_rows(sha256, data) if rows is None else rows),
+    }
+
+
+_ROWS: dict[str, int] = {}
+
+
+def _rows(sha256: str, data: bytes) -> int:
+    """Data rows of the file, counted once per content in this process (the CLI's observation
+    and the run's own would otherwise parse the same bytes twice)."""
+    if sha256 not in _ROWS:
+        from superstore_assets.pipeline.reading import (
+            count_rows,  # pandas, so only when rows are counted
+        )
+
+        _ROWS[sha256] = count_rows(data)
+    return _ROWS[sha256]

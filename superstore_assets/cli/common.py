@@ -1,0 +1,120 @@
+"""What every `superstore` command shares: the home, the dataset, the graph, the observation.
+
+Commands import Dagster and the pipeline only inside their functions, so that `superstore
+status` on unchanged code answers from its kept status without importing either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import textwrap
+from pathlib import Path
+
+# True in the process of the `superstore` command (cli.run()), which ends when the command does.
+ONE_COMMAND_PROCESS = False
+
+
+class DatasetUnreadable(Exception):
+    """The dataset file cannot be read; the message says which and how to fix it."""
+
+
+def setup(args: argparse.Namespace) -> Path:
+    """Apply --dataset and --storage, create the project's Dagster home, and return it."""
+    from superstore_assets.engine.project import ensure_dagster_home
+
+    if getattr(args, "dataset", None):
+        os.environ["SUPERSTORE_DATASET"] = str(Path(args.dataset).resolve())
+    if getattr(args, "storage", None):
+        os.environ["SUPERSTORE_STORAGE"] = args.storage
+    return ensure_dagster_home()
+
+
+def dataset_resource():
+    """The dataset resource as the pipeline will see it (SUPERSTORE_DATASET, ..._DATE_FORMAT)."""
+    from superstore_assets.assets.resources import DatasetResource
+    from superstore_assets.engine.project import dataset_path, date_format_setting
+
+    return DatasetResource(path=dataset_path(), date_format=date_format_setting())
+
+
+def graph(home: Path, dataset) -> tuple[list, object]:
+    """The asset graph's nodes for the freshness rule, from the cache when the code is
+    unchanged."""
+    from superstore_assets.engine.freshness import graph_nodes
+    from superstore_assets.engine.manifest import load_graph
+    from superstore_assets.engine.project import storage_path
+
+    def definitions():
+        from superstore_assets.assets.definitions import make_definitions
+
+        return make_definitions()
+
+    return graph_nodes(load_graph(home, definitions), storage_path(), {"dataset": dataset})
+
+
+def observe(instance, dataset) -> tuple[str, str | None]:
+    """Record an observation of the dataset file if its hash changed; return (new, previous)."""
+    from dagster import Failure
+
+    from superstore_assets.assets.resources import dataset_fingerprint
+    from superstore_assets.engine.hashing import sha256_bytes
+    from superstore_assets.engine.observation import observed_version, source_observation
+
+    try:
+        data = dataset.read_bytes()
+    except Failure as failure:
+        raise DatasetUnreadable(failure.description) from failure
+    version = sha256_bytes(data)
+    previous = observed_version(instance)
+    if previous != version:  # record it, with its rows counted (which takes a parse)
+        instance.report_runless_asset_event(source_observation(dataset_fingerprint(dataset, data)))
+    return version, previous
+
+
+def observed_line(path: str, version: str, previous: str | None) -> str:
+    if previous is None:
+        change = "first observation"
+    elif previous == version:
+        change = "unchanged"
+    else:
+        change = f"changed from {previous[:12]}…"
+    return f"superstore_csv  observed  sha256 {version[:12]}… ({change}) {path}"
+
+
+def status_key(home: Path, settle: bool = False) -> str | None:
+    """The key under which a status answer is kept (see statuscache.py); imports no Dagster."""
+    from superstore_assets.engine.project import (
+        dataset_path,
+        date_format_setting,
+        resolve_dataset,
+        storage_path,
+    )
+    from superstore_assets.engine.statuscache import state_key
+
+    return state_key(
+        home,
+        str(resolve_dataset(dataset_path())),
+        storage_path(),
+        {"date_format": date_format_setting()},
+        settle=settle,
+    )
+
+
+def keep_status(home: Path, key: str | None, path: str, version: str, statuses) -> None:
+    """Keep a status answer if nothing changed while it was worked out: `key` was taken before
+    the instance was opened, and this is called after it was closed (its SQLite files at rest),
+    so an observation it recorded, or a run another process wrote meanwhile, misses it."""
+    from superstore_assets.engine.freshness import format_status, not_fresh
+    from superstore_assets.engine.statuscache import keep
+
+    if key is not None and key == status_key(home, settle=True):
+        answer = {"path": path, "version": version, "text": format_status(statuses)}
+        keep(home, key, {**answer, "assets": len(statuses), "all_fresh": not not_fresh(statuses)})
+
+
+def listing(heading: str, names: list[str]) -> str:
+    """`Heading: a, b, c`, wrapped at 100 columns."""
+    return textwrap.fill(
+        f"{heading}: {', '.join(names) or '-'}", width=100, subsequent_indent="    "
+    )

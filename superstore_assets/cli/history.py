@@ -1,0 +1,64 @@
+"""`superstore history`: the runs on record, newest first, read from the instance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import TYPE_CHECKING
+
+from superstore_assets.cli.common import setup
+from superstore_assets.engine.hashing import short
+from superstore_assets.pipeline import config
+
+if TYPE_CHECKING:
+    from superstore_assets.engine.history import RunSummary
+
+
+def history(args: argparse.Namespace) -> int:
+    """Print the runs on record, newest first; read only, nothing is computed."""
+    setup(args)
+
+    from dagster import DagsterInstance
+
+    from superstore_assets.engine.history import run_history
+
+    with DagsterInstance.get() as instance:
+        summaries = run_history(instance, limit=args.limit)
+    if args.json:
+        print(json.dumps([s.to_json() for s in summaries], indent=2))
+    elif summaries:
+        print(format_history(summaries))
+    else:
+        print(f"No runs on record in {os.environ['DAGSTER_HOME']}.")
+    return 0
+
+
+def format_history(summaries: list[RunSummary]) -> str:
+    """A plain-text table, one line per run, newest first."""
+    models = [spec.name for spec in config.MODEL_SPECS]
+    header = ["run", "started (UTC)", "took", "status", "dataset", "computed", "reused"]
+    header += [f"{name} F1/AUC" for name in models]
+    rows = [header]
+    for s in summaries:
+        scores = [
+            "{f1:.3f}/{roc_auc:.3f}".format(**s.metrics[name]) if name in s.metrics else "-"
+            for name in models
+        ]
+        rows.append(
+            [
+                s.run_id[:8],
+                s.started.replace("T", " ")[:19],
+                f"{s.seconds:.1f}s" if s.seconds is not None else "-",
+                s.status,
+                f"{s.dataset} {short(s.dataset_sha256)}".strip() or "-",
+                str(len(s.computed)),
+                str(len(s.reused)),
+                *scores,
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )

@@ -1,0 +1,173 @@
+"""`superstore materialize`: what is stale or missing (or everything, --all) in one recorded run.
+
+The steps, each a function: answer from the kept status when every asset was fresh; otherwise
+open the instance under the one-at-a-time lock, fail runs a killed process left open, observe
+the dataset, select by the freshness rule, run the job, and print what was computed, reused and
+left untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc as garbage_collector
+import os
+import sys
+import time
+from pathlib import Path
+
+from superstore_assets.cli import common
+from superstore_assets.cli.common import (
+    dataset_resource,
+    graph,
+    keep_status,
+    listing,
+    observe,
+    observed_line,
+    setup,
+    status_key,
+)
+
+
+def materialize(args: argparse.Namespace) -> int:
+    """Observe the dataset and materialize what is stale or missing (or, with --all, every
+    asset, computed again) in one recorded run; print what was computed, reused and left."""
+    home = setup(args)
+    from superstore_assets.engine.statuscache import recall
+
+    key = status_key(home, settle=True)
+    recompute = args.scope == "all"
+    kept = None if recompute else recall(home, key)
+    if kept is not None and kept["all_fresh"]:  # nothing changed since every asset was fresh
+        print(observed_line(kept["path"], kept["version"], kept["version"]))
+        print(f"Nothing is stale: 0 computed, 0 reused, {kept['assets']} untouched.")
+        return 0
+    from superstore_assets.engine.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
+    from superstore_assets.engine.freshness import not_fresh, resolve
+    from superstore_assets.engine.locking import locked_instance
+    from superstore_assets.engine.project import storage_path
+    from superstore_assets.engine.reuse import RECOMPUTE_TAG
+
+    dataset = dataset_resource()
+    storage = storage_path()
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        instance = stack.enter_context(locked_instance(home, wait_message=_waiting))
+        for run_id in fail_abandoned_runs(instance):
+            print(
+                f"Run {run_id} was left unfinished by a `superstore materialize` that ended "
+                "without finishing it (killed?); marked as failed. Its finished outputs stay."
+            )
+        version, previous = observe(instance, dataset)
+        nodes, source = graph(home, dataset)
+        every = [node.key for node in nodes]
+        print(observed_line(dataset.path, version, previous))
+        statuses = None if recompute else resolve(instance, nodes, source, version)
+        selection = every if statuses is None else not_fresh(statuses)
+        if selection:
+            tags = {
+                LAUNCHED_BY_TAG: str(os.getpid()),
+                **({RECOMPUTE_TAG: "true"} if recompute else {}),
+            }
+            log_level = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+            result = stack.enter_context(
+                _run(instance, selection, tags, log_level, dataset=dataset, storage=storage)
+            )
+    if not selection:
+        keep_status(home, key, dataset.path, version, statuses)
+        print(f"Nothing is stale: 0 computed, 0 reused, {len(every)} untouched.")
+        return 0
+    seconds = time.perf_counter() - started
+    outcome = "succeeded" if result.success else "FAILED"
+    print(f"\nRun {result.run_id} {outcome} in {seconds:.1f} s on {dataset.path}")
+    print(f"Run record: DAGSTER_HOME={home} (browse it with `make ui`)")
+    print_summary(result, every, selection)
+    if result.success:
+        print(f"Outputs under {storage}")
+        print(f"Report: {Path(storage) / 'report' / 'report.html'}")
+    return 0 if result.success else 1
+
+
+@contextlib.contextmanager
+def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: str):
+    """Run the job on `selection` with the job's own executor: in this process under the local
+    profile (executor.local_executor), on Dask under the team profile. Under the team profile
+    the dataset and storage go in the run config, since a worker builds its resources from the
+    run, not from this process's environment."""
+    from dagster import execute_job, reconstructable
+
+    from superstore_assets.assets.definitions import (
+        previews_setting,
+        resource_run_config,
+        superstore_job,
+    )
+    from superstore_assets.engine.project import deployment_profile
+
+    if deployment_profile() == "team":
+        run_config = {
+            **run_config,
+            **resource_run_config(
+                str(dataset.resolved_path()), storage, previews_setting(), dataset.date_format
+            ),
+        }
+    job = reconstructable(superstore_job)
+    if common.ONE_COMMAND_PROCESS:
+        # What is alive now (modules, definitions, the instance) lives as long as the process:
+        # frozen, it is no longer walked by every pass of the cycle collector during the run.
+        # Only in the `superstore` process, which ends with the command; a caller of main()
+        # keeps its heap as it was.
+        garbage_collector.freeze()
+    with execute_job(
+        job,
+        instance=instance,
+        asset_selection=selection,
+        tags=tags,
+        raise_on_error=False,
+        run_config=run_config,
+    ) as result:
+        yield result
+
+
+def print_summary(result, every: list, selection: list) -> None:
+    """What the run computed, reused (by the run that computed it) and left, its checks, and
+    the failure of each step that failed."""
+    from superstore_assets.engine.reuse import REUSED_FROM_RUN
+
+    computed: list[str] = []
+    reused: dict[str, list[str]] = {}  # by the run that computed them
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        name = materialization.asset_key.to_user_string()
+        if REUSED_FROM_RUN in materialization.metadata:
+            reused.setdefault(materialization.metadata[REUSED_FROM_RUN].value, []).append(name)
+        else:
+            computed.append(name)
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
+    untouched = [key.to_user_string() for key in every if key not in selection]
+    print(listing(f"Computed ({len(computed)})", computed))
+    count = sum(len(names) for names in reused.values())
+    if not reused:
+        print(listing("Reused (0)", []))
+    for run_id, names in reused.items():
+        print(listing(f"Reused ({count}) from run {run_id[:8]}", names))
+    print(listing(f"Untouched ({len(untouched)})", untouched))
+    not_done = [key.to_user_string() for key in selection if key not in done]
+    if not_done:
+        print(listing(f"Not materialized ({len(not_done)})", not_done))
+    checks = result.get_asset_check_evaluations()
+    failed = [c for c in checks if not c.passed]
+    print(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
+    for check in failed:
+        print(
+            f"  FAILED {check.asset_key.to_user_string()}:{check.check_name}",
+            check.description or "",
+        )
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            print(f"  step {event.step_key} failed: {message}", file=sys.stderr)
+
+
+def _waiting(holder: str) -> None:
+    print(f"Another `superstore materialize` ({holder}) is running on this home; waiting for it.")

@@ -1,0 +1,308 @@
+"""The local executor: Dagster's in-process executor, with the long steps two at a time.
+
+Dagster's in-process executor runs one step after another; its multiprocess executor starts a
+new Python for every step (about 2.5 s a step on this machine, more than most steps take). This
+one runs every step in the run's own process, as the in-process executor does, except the steps
+tagged PARALLEL_TAG (fitting and evaluating the models: seconds of scikit-learn each, on little
+data). Those run in children forked from the run's process, up to PARALLEL_STEPS at once, while
+the run's process goes on with the short steps. A child starts with everything already imported
+and loaded, so it costs milliseconds; it writes its events to the run record itself, as a step
+in any executor does, and hands them back when it ends, so that the run goes on exactly as if
+the step had run in the run's process. A step's outputs do not depend on where it ran (tested).
+A tagged step whose inputs were restored from an earlier run in this one, or are as they were
+at its last materialization, stays in the run's process: it will restore its own output in
+milliseconds, less than a fork costs.
+
+Two steps at a time hold two steps' data, so this happens only while the dataset file is under
+PARALLEL_MAX_DATASET_BYTES and no table of more than memory.ROWS_KEPT lines has been met;
+otherwise, and where there is no fork (Windows), it is the in-process executor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import select
+import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+from dagster import AssetKey, executor
+from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.api import ExecuteRunWithPlanIterable
+from dagster._core.execution.compute_logs import create_compute_log_file_key
+from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
+from dagster._core.execution.context_creation_job import PlanExecutionContextManager
+from dagster._core.execution.plan.execute_plan import (
+    _trigger_hook,
+    dagster_event_sequence_for_step,
+)
+from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.execution.retries import RetryMode
+from dagster._core.executor.base import Executor
+from dagster._core.executor.in_process import InProcessExecutor
+from dagster._core.executor.init import InitExecutorContext
+from dagster._serdes import deserialize_value, serialize_value
+
+from superstore_assets.engine.memory import large_table_seen
+from superstore_assets.engine.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN
+
+# On the steps worth a process of their own: seconds of scikit-learn, little data. Its value is
+# "true", or "module:function" to call in the run's process before the step is forked.
+PARALLEL_TAG = "superstore/parallel"
+# Above this dataset size (about 280k lines of the Superstore's), steps run one at a time.
+PARALLEL_MAX_DATASET_BYTES = 64 * 2**20
+# Tagged steps running at once, each in a child (the machine's cores, at most two).
+PARALLEL_STEPS = max(1, min(2, os.cpu_count() or 1))
+
+
+class LocalExecutor(InProcessExecutor):
+    """The in-process executor, with the steps tagged PARALLEL_TAG run in forked children."""
+
+    def execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        yield DagsterEvent.engine_event(
+            plan_context,
+            f"Executing steps in process (pid: {os.getpid()}), two at a time where they can",
+            event_specific_data=EngineEventData.in_process(
+                os.getpid(), execution_plan.step_keys_to_execute
+            ),
+        )
+        yield from iter(
+            ExecuteRunWithPlanIterable(
+                execution_plan=plan_context.execution_plan,
+                iterator=_execution_iterator,
+                execution_context_manager=PlanExecutionContextManager(
+                    job=plan_context.job,
+                    retry_mode=plan_context.retry_mode,
+                    execution_plan=plan_context.execution_plan,
+                    run_config=plan_context.run_config,
+                    dagster_run=plan_context.dagster_run,
+                    instance=plan_context.instance,
+                    raise_on_error=plan_context.raise_on_error,
+                    output_capture=plan_context.output_capture,
+                    step_dependency_config=self.step_dependency_config,
+                ),
+            )
+        )
+
+
+@executor(name="local", config_schema={})
+def local_executor(init_context: InitExecutorContext) -> Executor:
+    """Steps in the run's process; the models' fits and evaluations in forked children."""
+    return LocalExecutor(retries=RetryMode.DISABLED)
+
+
+class _Child:
+    """A step running in a forked child, which writes its events to `events` as it ends."""
+
+    def __init__(self, step_context, events: Path):
+        self.step_context = step_context
+        self.events = events
+        # The child holds the write end of this pipe until it ends: then the read end, which
+        # the parent waits on (select), reports the end of the file.
+        self.ended, writer = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self.ended)
+            _run_in_child(step_context, events)  # never returns
+        os.close(writer)
+
+    def wait(self, block: bool) -> list[DagsterEvent] | None:
+        """The child's events once it has ended (None while it runs and block is False)."""
+        pid, _ = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+        if pid == 0:
+            return None
+        os.close(self.ended)
+        if not self.events.exists():  # it died before it could write them
+            return []
+        lines = self.events.read_text(encoding="utf-8").splitlines()
+        self.events.unlink()
+        return [deserialize_value(line, DagsterEvent) for line in lines]
+
+
+def _run_in_child(step_context, events: Path) -> None:
+    code = 1
+    try:
+        # The parent's open SQLite connections are not this process's to use or close: new ones
+        # are opened, and the inherited ones are kept, untouched, until os._exit.
+        _forget_connections(step_context.instance)
+        produced = [serialize_value(e) for e in dagster_event_sequence_for_step(step_context)]
+        partial = events.with_suffix(".partial")
+        partial.write_text("".join(line + "\n" for line in produced), encoding="utf-8")
+        partial.rename(events)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+_INHERITED: list = []
+_DATA_VERSION = "dagster/data_version"
+_INPUT_VERSION = "dagster/input_data_version/"
+
+
+def _forget_connections(instance) -> None:
+    event_log = instance.event_log_storage
+    engines = getattr(event_log, "_engines", None)
+    if engines:
+        _INHERITED.append(dict(engines))
+        engines.clear()
+
+
+_PREPARED: set[str] = set()
+
+
+def _prepare(step) -> None:
+    """Call, once per process, the "module:function" a step's PARALLEL_TAG names (imports, say),
+    so that every child forked afterwards starts with it done instead of doing it again."""
+    value = step.tags[PARALLEL_TAG]
+    if ":" in value and value not in _PREPARED:
+        module, name = value.split(":")
+        getattr(importlib.import_module(module), name)()
+        _PREPARED.add(value)
+
+
+def _parallel_allowed(job_context: PlanExecutionContext) -> bool:
+    if not hasattr(os, "fork") or large_table_seen():
+        return False
+    dataset = job_context.scoped_resources_builder.resource_instance_dict.get("dataset")
+    try:
+        size = dataset.resolved_path().stat().st_size
+    except (AttributeError, OSError):
+        return False
+    return size <= PARALLEL_MAX_DATASET_BYTES
+
+
+def _execution_iterator(
+    job_context: PlanExecutionContext, execution_plan: ExecutionPlan, **_
+) -> Iterator[DagsterEvent]:
+    """Dagster's in-process step loop (execute_plan.inner_plan_execution_iterator), with each
+    step tagged PARALLEL_TAG forked off, up to PARALLEL_STEPS at once, unless it will only
+    restore its output."""
+    compute_log_manager = job_context.instance.compute_log_manager
+    step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="superstore-steps-")))
+        active = stack.enter_context(
+            execution_plan.start(
+                retry_mode=job_context.retry_mode,
+                step_dependency_config=job_context.step_dependency_config,
+            )
+        )
+        log_key = compute_log_manager.build_log_key_for_run(
+            job_context.run_id, create_compute_log_file_key()
+        )
+        log_context = stack.enter_context(compute_log_manager.capture_logs(log_key))
+        yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+
+        parallel = _parallel_allowed(job_context)
+        children: list[_Child] = []
+        stack.callback(_stop, children)  # if this loop is left early (an interrupt, an error)
+        queued: list = []  # steps claimed, in Dagster's order, not yet started
+        made: dict[AssetKey, str] = {}  # data versions materialized in this run
+        here_keys: set[str] = set()  # tagged steps kept in this process
+        restored: set[AssetKey] = set()  # assets this run restored from an earlier one
+        recompute = job_context.dagster_run.tags.get(RECOMPUTE_TAG) == "true"  # no restoring
+        while not active.is_complete:
+            queued.extend(active.get_steps_to_execute())
+            ended = [(c, c.wait(block=False)) for c in children]
+            ended = [(c, events) for c, events in ended if events is not None]
+            for child, events in ended:
+                children.remove(child)
+                yield from _finish(job_context, active, child.step_context, events, made, restored)
+            if ended:
+                continue  # what they made may have readied other steps
+            if parallel:  # tagged steps into children while there is room
+                for step in [
+                    s for s in queued if PARALLEL_TAG in s.tags and s.key not in here_keys
+                ]:
+                    if len(children) >= PARALLEL_STEPS:
+                        break
+                    if not recompute and _inputs_unchanged(
+                        job_context.instance, step, made, restored
+                    ):
+                        here_keys.add(step.key)  # it will restore its output: milliseconds
+                        continue
+                    queued.remove(step)
+                    _prepare(step)
+                    step_context = job_context.for_step(step, active.get_known_state())
+                    children.append(_Child(step_context, folder / f"{step.key}.events"))
+            here = [
+                s
+                for s in queued
+                if not parallel or PARALLEL_TAG not in s.tags or s.key in here_keys
+            ]
+            if not here:
+                if children:  # nothing to do here until a child ends
+                    select.select([c.ended for c in children], [], [])
+                elif not queued:
+                    active.sleep_til_ready()
+                continue
+            step = here[0]
+            queued.remove(step)
+            step_context = job_context.for_step(step, active.get_known_state())
+            events = []
+            for event in dagster_event_sequence_for_step(step_context):
+                events.append(event)
+                yield event
+                active.handle_event(event)
+            yield from _finish(
+                job_context, active, step_context, events, made, restored, handled=True
+            )
+
+
+def _stop(children: list[_Child]) -> None:
+    for child in children:
+        with contextlib.suppress(OSError):
+            os.kill(child.pid, signal.SIGTERM)
+            os.waitpid(child.pid, 0)
+
+
+def _inputs_unchanged(instance, step, made: dict[AssetKey, str], restored: set[AssetKey]) -> bool:
+    """Whether every input of the step's asset was restored from an earlier run in this one, or
+    has the data version it had when the asset was last materialized. Such a step will most
+    likely restore its own earlier output (versioned_asset's reuse), in milliseconds, where a
+    fork would cost more. (Each step here is one asset, named as it is.)"""
+    event = instance.get_latest_materialization_event(AssetKey(step.key))
+    if event is None:
+        return False
+    inputs = {
+        AssetKey.from_user_string(tag.removeprefix(_INPUT_VERSION)): version
+        for tag, version in (event.tags or {}).items()
+        if tag.startswith(_INPUT_VERSION)
+    }
+    for key, version in inputs.items():
+        if key in restored:  # restored in this run: so is this step, very likely (swapped back)
+            continue
+        current = made.get(key)
+        if current is None:  # not made in this run: its latest materialization or observation
+            record = instance.get_latest_data_version_record(key)
+            tags = record.event_log_entry.tags if record is not None else None
+            current = (tags or {}).get(_DATA_VERSION)
+        if current != version:
+            return False
+    return bool(inputs)
+
+
+def _finish(job_context, active, step_context, events, made, restored, handled=False):
+    """What the in-process loop does after a step: its events handled, the step checked to have
+    ended, skips worked out, hooks run; and the data versions it materialized noted."""
+    for event in events:
+        if not handled:
+            yield event
+            active.handle_event(event)
+        if event.is_step_materialization:
+            materialization = event.step_materialization_data.materialization
+            if materialization.tags and _DATA_VERSION in materialization.tags:
+                made[materialization.asset_key] = materialization.tags[_DATA_VERSION]
+            if REUSED_FROM_RUN in materialization.metadata:
+                restored.add(materialization.asset_key)
+    active.verify_complete(job_context, step_context.step.key)
+    for event in active.plan_events_iterator(job_context):
+        events.append(event)
+        yield event
+    yield from _trigger_hook(step_context, events)

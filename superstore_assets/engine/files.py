@@ -1,0 +1,93 @@
+"""Files: one way to write one whole or not at all, to open the storage root, and to name a
+path inside it.
+
+The root is a local path or an fsspec URL (UPath). Every write goes to a temporary file first and
+is renamed into place, so a crash never leaves half a file; every name that becomes part of a
+path is checked, so nothing from configuration or an asset key can point a write outside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from upath import UPath
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | Path, mode: str = "wb", **options) -> Iterator[IO]:
+    """A local file opened for writing at a temporary name beside `path`, renamed into place
+    once the block ends without an error (and removed if it raises)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, mode, **options) as handle:
+            yield handle
+        os.replace(temporary, path)  # atomic on one file system
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_atomic(path: UPath | Path, data: bytes) -> None:
+    """Write bytes to `path` whole or not at all: a local file through atomic_writer; on an
+    object store the upload itself is all or nothing, so it goes to a temporary key renamed."""
+    if not isinstance(path, UPath) or path.protocol in ("", "file", "local"):
+        with atomic_writer(getattr(path, "path", path)) as handle:
+            handle.write(data)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        temporary.write_bytes(data)
+        temporary.rename(path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+# What may become part of a stored file's path: an asset name or a folder name (letters,
+# digits, _ . -, not starting with a dot) and a version (a SHA-256). Nothing from
+# configuration or from an asset key can then point a write outside the storage folder.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_VERSION = re.compile(r"[0-9a-f]{64}")
+
+
+class StoragePathError(ValueError):
+    """A name that would put a stored file outside the storage folder."""
+
+
+def safe_name(name: str, what: str = "name") -> str:
+    """`name` if it is one plain path segment, else a StoragePathError that says why."""
+    if not _NAME.fullmatch(name) or name in (".", ".."):
+        raise StoragePathError(
+            f"{what} {name!r} cannot be part of a stored file's path: use letters, digits, "
+            "'_', '.' and '-' only, not starting with a dot"
+        )
+    return name
+
+
+def confined(root: str, folder: str) -> str:
+    """The folder inside the storage root; a folder given as a path elsewhere is refused."""
+    parts = folder.strip("/").split("/")
+    for part in parts:
+        safe_name(part, "storage folder")
+    return "/".join([root.rstrip("/"), *parts])
+
+
+# Object stores whose fsspec file system keeps directory listings per process: a version that
+# another process (a Dask worker, another machine) stored after a listing was cached would look
+# absent, so listings are not cached there and every check asks the store.
+_UNCACHED_LISTINGS = {"s3", "s3a"}
+
+
+def open_root(url: str) -> UPath:
+    """The storage folder at `url` (a path or an fsspec URL), every check asking the store."""
+    protocol = url.split("://", 1)[0] if "://" in url else ""
+    options = {"use_listings_cache": False} if protocol in _UNCACHED_LISTINGS else {}
+    return UPath(url, **options)

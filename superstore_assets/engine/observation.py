@@ -1,0 +1,29 @@
+"""The dataset file's observations in the instance: what one records, and the latest version.
+
+The CLI records one before a run, `orders_raw` records one for the bytes it read when a run
+did not observe the file first, and the status, the sensor and the lineage read the latest.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetKey, AssetObservation, DagsterInstance
+
+from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
+
+SOURCE = AssetKey("superstore_csv")
+
+
+def observed_version(instance: DagsterInstance, key: AssetKey = SOURCE) -> str | None:
+    """The data version of the latest observation of `key` (the file's SHA-256), if any."""
+    found = instance.fetch_observations(key, limit=1).records
+    if not found or found[0].asset_observation is None:
+        return None
+    return found[0].asset_observation.tags.get(DATA_VERSION_TAG)
+
+
+def source_observation(fingerprint: dict) -> AssetObservation:
+    """An observation of the file with its path, size, hash and rows (resources.py), carrying
+    the hash as its data version."""
+    return AssetObservation(
+        asset_key=SOURCE, metadata=fingerprint, tags={DATA_VERSION_TAG: fingerprint["sha256"]}
+    )

@@ -1,0 +1,121 @@
+"""The last `superstore status` answer, kept while nothing it was worked out from has changed.
+
+A status check reads four things: the package's code, the dataset file, the instance's record
+and the stored outputs. Working it out means importing Dagster and opening the instance, which
+costs more than a second and a half here; checking that none of the four changed costs a few
+milliseconds of `stat` calls, in the way git and DVC trust a file whose size, times and inode
+are unchanged instead of hashing it again. So the answer is kept, with a key made of:
+
+- the hash of every source file of the package (the graph cache's key, manifest.py);
+- the dataset's path, size, inode and modification and change times, and the settings that
+  change how it is read;
+- the size and modification time of every file of the instance's SQLite record (`history/`);
+  any event written, a run's or an observation's, changes them;
+- the size and times of every file under the storage folder, so that an output altered or
+  deleted by hand misses the key too.
+
+An instance whose record is not in SQLite files under the home (Postgres, say), or storage
+that is not a local folder, has no such key: every status is worked out afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+from superstore_assets.engine.files import write_atomic
+from superstore_assets.engine.manifest import FOLDER, source_key
+from superstore_assets.engine.project import record_is_local
+
+ANSWER_FILE = "status.json"
+# Longer than any file system's timestamp tick (ext4 and tmpfs: the kernel's, a few ms).
+_TICK_NS = 50_000_000
+
+
+def _tree(root: Path) -> list[tuple]:
+    """(relative path, size, mtime, ctime, inode) of every file under `root`, sorted."""
+    found: list[tuple] = []
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            else:
+                stat = entry.stat(follow_symlinks=False)
+                relative = os.path.relpath(entry.path, root)
+                found.append(
+                    (relative, stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+                )
+    return sorted(found)
+
+
+def state_key(
+    home: Path, dataset: str, storage: str, settings: dict[str, str], settle: bool = False
+) -> str | None:
+    """A hash of everything a status answer depends on, or None where that cannot be told
+    from local files (a database server, or storage behind a URL).
+
+    With `settle`, the key for keeping an answer, it is taken only once every file is older
+    than the file system's clock tick (git's "racily clean" problem): a file written again
+    within the tick of an earlier write could keep its size and times."""
+    if "://" in storage and not storage.startswith("file://"):
+        return None
+    if not record_is_local(home):
+        return None
+    try:
+        stat = os.stat(dataset)
+        dataset_state = [
+            str(Path(dataset).resolve()),
+            stat.st_size,
+            stat.st_ino,
+            stat.st_mtime_ns,
+            stat.st_ctime_ns,
+        ]
+    except OSError:
+        return None  # a missing or unreadable file: let the full check say what is wrong
+    for _ in range(3):
+        record, stored = _tree(home / "history"), _tree(Path(storage.removeprefix("file://")))
+        newest = max((entry[3] for entry in record + stored), default=0)
+        age = time.time_ns() - newest
+        if not settle or age >= _TICK_NS:
+            break
+        time.sleep((_TICK_NS - age) / 1e9)
+    state = {
+        "code": source_key(),
+        "dataset": dataset_state,
+        "settings": settings,
+        "instance": (home / "dagster.yaml").read_text() if (home / "dagster.yaml").exists() else "",
+        "record": record,
+        "storage": [str(Path(storage.removeprefix("file://")).resolve()), stored],
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def recall(home: Path, key: str | None) -> dict | None:
+    """The answer kept under `key`, if there is one."""
+    if key is None:
+        return None
+    try:
+        kept = json.loads((home / FOLDER / ANSWER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return kept if kept.get("key") == key else None
+
+
+def keep(home: Path, key: str | None, answer: dict) -> None:
+    """Keep `answer` under `key` (written atomically; one answer per home)."""
+    if key is None:
+        return
+    write_atomic(home / FOLDER / ANSWER_FILE, json.dumps({"key": key, **answer}).encode())
+
+
+def forget(home: Path) -> None:
+    (home / FOLDER / ANSWER_FILE).unlink(missing_ok=True)

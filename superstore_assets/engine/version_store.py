@@ -1,0 +1,87 @@
+"""One kind of output's folder: every version ever stored, named by its SHA-256, and a copy of
+the current one beside them.
+
+`versions/<asset>/<sha256>.<ext>` keeps every version, so that an earlier one is still there when
+a swapped-back dataset asks for it again; `<asset>.<ext>` is the copy people open. A version is
+read only after checking that its bytes still hash to its name, so a file changed by hand is
+never loaded.
+"""
+
+from __future__ import annotations
+
+from upath import UPath
+
+from superstore_assets.engine.codecs import EXTENSIONS, StoredFileError
+from superstore_assets.engine.files import _VERSION, StoragePathError, open_root, safe_name
+from superstore_assets.engine.hashing import sha256_bytes
+
+# Each kind of output has its IO manager (by resource key) and its folder under the root.
+STORAGE_FOLDERS: dict[str, tuple[str, str]] = {
+    "io_manager": ("table", "tables"),
+    "json_io_manager": ("json", "metrics"),
+    "figure_io_manager": ("figure", "figures"),
+    "model_io_manager": ("model", "models"),
+    "report_io_manager": ("html", "report"),
+}
+
+
+VERSIONS = "versions"
+
+
+class VersionStore:
+    """One kind's folder: every version under versions/<asset>/, the current one beside it."""
+
+    def __init__(self, base_path: str, kind: str):
+        self.base = open_root(base_path)
+        self.kind = kind
+        self.extension = EXTENSIONS[kind]
+
+    def versions_folder(self, name: str) -> UPath:
+        return self.base / VERSIONS / safe_name(name, "asset name")
+
+    def version_path(self, name: str, version: str, extension: str | None = None) -> UPath:
+        if not _VERSION.fullmatch(version):
+            raise StoragePathError(f"{version!r} is not a SHA-256, so not a stored version")
+        return self.versions_folder(name) / f"{version}{extension or self.extension}"
+
+    def current_path(self, name: str, extension: str | None = None) -> UPath:
+        return self.base / f"{safe_name(name, 'asset name')}{extension or self.extension}"
+
+    def versions(self, name: str) -> list[str]:
+        """The versions kept for an asset."""
+        folder = self.versions_folder(name)
+        if not folder.exists():
+            return []
+        return sorted(
+            p.name.removesuffix(self.extension) for p in folder.glob(f"*{self.extension}")
+        )
+
+    def verified(self, name: str, version: str) -> bytes:
+        """The bytes of a stored version, after checking that they still hash to it."""
+        path = self.version_path(name, version)
+        if not path.exists():
+            raise StoredFileError(
+                f"{path} is missing: version {version[:12]}… of {name} was deleted. Run "
+                "`superstore materialize --stale` to rebuild it."
+            )
+        data = path.read_bytes()
+        actual = sha256_bytes(data)
+        if actual != version:
+            raise StoredFileError(
+                f"refusing to load {path}: its SHA-256 is {actual[:12]}…, but the instance "
+                f"recorded {version[:12]}… for {name}. The file was changed by hand or by "
+                "another program; run `superstore materialize --stale` to rebuild it."
+            )
+        return data
+
+    def is_intact(self, name: str, version: str) -> bool:
+        try:
+            self.verified(name, version)
+        except StoredFileError:
+            return False
+        return True
+
+    def current_is_intact(self, name: str, version: str) -> bool:
+        """Whether the copy people open still holds the recorded version."""
+        path = self.current_path(name)
+        return path.exists() and sha256_bytes(path.read_bytes()) == version

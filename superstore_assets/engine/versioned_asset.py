@@ -1,0 +1,228 @@
+"""The one decorator every computed asset goes through: versions by content, reuse by record.
+
+`versioned_asset` wraps Dagster's `@asset`. It derives the asset's code version from the code
+and settings the function reaches (superstore_assets.engine.codeversion), and at run time:
+
+1. reads the data versions of the asset's inputs, as Dagster will record them;
+2. looks for an earlier materialization with the same code version and input versions whose
+   stored output is intact (superstore_assets.engine.reuse); if there is one, restores it, with
+   `reused_from_run` in the metadata, and computes nothing;
+3. otherwise calls the function, encodes the value, and returns it with the SHA-256 of its
+   bytes as the data version, so that an unchanged result cuts off everything below it.
+
+Checks are functions of the stored value, so a restored output is checked like a computed one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetIn,
+    AssetsDefinition,
+    ConfigurableResource,
+    DagsterType,
+    DataVersion,
+    MetadataValue,
+    Output,
+    TypeCheck,
+    asset,
+)
+
+from superstore_assets.engine.codecs import decode
+from superstore_assets.engine.codeversion import code_components, code_version
+from superstore_assets.engine.dagster_internals import input_data_versions
+from superstore_assets.engine.io_manager import COLUMNS, LAZY_INPUTS_TAG, Pending, Stored
+from superstore_assets.engine.lineage import DATASET_SHA256
+from superstore_assets.engine.memory import release_memory
+from superstore_assets.engine.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN, SETTINGS, find_prior
+from superstore_assets.engine.version_store import VersionStore
+
+IO_MANAGERS = {
+    "table": "io_manager",
+    "json": "json_io_manager",
+    "figure": "figure_io_manager",
+    "model": "model_io_manager",
+    "html": "report_io_manager",
+}
+CODE_COMPONENTS = "code_components"
+# Metadata that describes one storing of an output, not the output: never copied on reuse.
+_PER_RUN_METADATA = {"compute_seconds", DATASET_SHA256}
+
+Checks = Callable[[Any], Iterable[AssetCheckResult]]
+
+# The code components of every versioned asset, by asset name: what `superstore status` compares
+# with the components recorded at materialization to say which module changed.
+COMPONENTS: dict[str, dict[str, str]] = {}
+
+
+def stored_type(inner: DagsterType) -> DagsterType:
+    """A Dagster type that checks the value inside a `Stored` (a restored one is not reloaded:
+    it passed when it was made)."""
+
+    def check(context, stored: Any) -> TypeCheck:
+        if isinstance(stored, Stored):
+            if stored.value is None:
+                return TypeCheck(success=True, description="restored from an earlier run")
+            stored = stored.value
+        return inner.type_check(context, stored)
+
+    return DagsterType(
+        type_check_fn=check,
+        name=inner.unique_name,
+        description=inner.description,
+        metadata=inner.metadata,
+    )
+
+
+def _call(function: Callable, context: AssetExecutionContext, inputs: Mapping[str, Any]) -> Any:
+    """Call with the context if the function takes one, and the inputs it names."""
+    parameters = inspect.signature(function).parameters
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    arguments = dict(inputs) if takes_all else {k: v for k, v in inputs.items() if k in parameters}
+    if "context" in parameters:
+        arguments["context"] = context
+    return function(**arguments)
+
+
+def versioned_asset(
+    *,
+    kind: str = "table",
+    checks: Checks | None = None,
+    prepare: Callable[..., None] | None = None,
+    dagster_type: DagsterType | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
+    **asset_arguments: Any,
+) -> Callable[[Callable], AssetsDefinition]:
+    """Like `@asset`, with a derived code version, content data versions and reuse.
+
+    `kind` picks the IO manager and format; `checks(value)` yields the asset's check results;
+    `prepare(context, ...)` runs before the reuse lookup (orders_raw observes its file there)
+    and may return metadata for the materialization either way. `columns` names, per input
+    table, the only columns the function reads: only those are loaded, and they are part of the
+    code version.
+    """
+
+    def decorate(function: Callable) -> AssetsDefinition:
+        arguments = dict(asset_arguments)
+        name = arguments.pop("name", None) or function.__name__
+        components = code_components(function, checks, prepare)
+        for input_name, names in sorted((columns or {}).items()):
+            components[f"{_qualified(function)}.{input_name}.columns"] = code_version(
+                {"columns": list(names)}
+            )
+        version = code_version(components)
+        COMPONENTS[name] = components
+        signature = inspect.signature(function)
+        # Inputs arrive as Pending (loaded only if computed), so Dagster must not check
+        # their annotated types; resources keep theirs, which is how Dagster recognises them.
+        parameters = [
+            p if _is_resource(p.annotation) else p.replace(annotation=inspect.Parameter.empty)
+            for p in signature.parameters.values()
+            if p.name != "context"
+        ]
+
+        def compute(context: AssetExecutionContext, **inputs: Any):
+            release_memory()  # what an earlier step of millions of rows left behind
+            started = time.perf_counter()
+            noted = dict(_call(prepare, context, inputs) or {}) if prepare is not None else {}
+            settings = _settings(inputs)
+            value = None
+            prior = None
+            if context.run.tags.get(RECOMPUTE_TAG) != "true":
+                store = VersionStore(_base_path(context, kind), kind)
+                prior = find_prior(
+                    context.instance,
+                    context.asset_key,
+                    version,
+                    input_data_versions(context),
+                    lambda v: store.is_intact(name, v),
+                    settings,
+                )
+            if prior is not None:
+                metadata = {k: v for k, v in prior.metadata.items() if k not in _PER_RUN_METADATA}
+                # The run that computed it, however many reuses ago.
+                made_by = prior.metadata.get(REUSED_FROM_RUN)
+                origin = made_by.value if made_by is not None else prior.run_id
+                metadata[REUSED_FROM_RUN] = origin
+                stored = Stored(version=prior.version, reused_from_run=origin)
+                if checks is not None:
+                    value = decode(kind, store.verified(name, prior.version))
+            else:
+                loaded = {k: v.load() if isinstance(v, Pending) else v for k, v in inputs.items()}
+                result = _call(function, context, loaded)
+                # The inputs are let go before the output is encoded: at millions of lines the
+                # clean orders would otherwise be encoded beside the raw ones.
+                del loaded
+                for pending in inputs.values():
+                    if isinstance(pending, Pending):
+                        pending.release()
+                value, metadata = (
+                    (result.value, dict(result.metadata))
+                    if isinstance(result, Output)
+                    else (result, {})
+                )
+                stored = Stored.of(kind, value)
+            metadata.update(noted)
+            metadata["compute_seconds"] = MetadataValue.float(
+                round(time.perf_counter() - started, 3)
+            )
+            metadata[CODE_COMPONENTS] = MetadataValue.json(components)
+            metadata[SETTINGS] = MetadataValue.json(settings)
+            yield Output(stored, data_version=DataVersion(stored.version), metadata=metadata)
+            if checks is not None:
+                yield from checks(value)
+
+        context_parameter = inspect.Parameter(
+            "context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=AssetExecutionContext
+        )
+        compute.__signature__ = inspect.Signature([context_parameter, *parameters])
+        compute.__name__ = name
+        compute.__doc__ = function.__doc__
+        tags = {**arguments.pop("op_tags", {}), LAZY_INPUTS_TAG: "true"}
+        if columns:
+            ins = dict(arguments.pop("ins", {}))
+            for input_name, names in columns.items():
+                metadata = {COLUMNS: list(names)}
+                ins[input_name] = AssetIn(metadata=metadata)
+            arguments["ins"] = ins
+        return asset(
+            name=name,
+            op_tags=tags,
+            code_version=version,
+            io_manager_key=IO_MANAGERS[kind],
+            dagster_type=stored_type(dagster_type) if dagster_type is not None else None,
+            **arguments,
+        )(compute)
+
+    return decorate
+
+
+def _qualified(function: Callable) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def _is_resource(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, ConfigurableResource)
+
+
+def _settings(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Run-time settings that change an output, from the resources the asset uses (the dataset's
+    date format, say): part of what must match for an earlier output to be reused."""
+    found = {}
+    for name, value in sorted(inputs.items()):
+        declare = getattr(value, "output_settings", None)
+        if callable(declare):
+            found.update({f"{name}.{k}": v for k, v in declare().items()})
+    return found
+
+
+def _base_path(context: AssetExecutionContext, kind: str) -> str:
+    """The folder of the IO manager that stores this kind of output."""
+    manager = getattr(context.resources, IO_MANAGERS[kind])
+    return manager.base_path

@@ -1,0 +1,184 @@
+"""Test-set metrics of a fitted model, and the figures that compare the three models."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from superstore_assets.pipeline import config
+from superstore_assets.pipeline.figures import style
+from superstore_assets.pipeline.split import stratified_sample
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")
+ROC_POINTS = 200  # the stored ROC curve is thinned to at most this many points
+
+
+def score(y_true: pd.Series, predicted: np.ndarray, probability: np.ndarray) -> dict[str, float]:
+    """The six headline metrics; profitable is the positive class."""
+    # scikit-learn is imported where it is used, not at module level, where it would slow the
+    # start-up of every CLI command by most of a second.
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    return {
+        "accuracy": float(accuracy_score(y_true, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, predicted)),
+        "precision": float(precision_score(y_true, predicted, zero_division=0)),
+        "recall": float(recall_score(y_true, predicted, zero_division=0)),
+        "f1": float(f1_score(y_true, predicted, zero_division=0)),
+        "roc_auc": float(roc_auc_score(y_true, probability)),
+    }
+
+
+def thinned_roc(y_true: pd.Series, probability: np.ndarray) -> dict[str, list[float]]:
+    """The ROC curve, thinned evenly to at most ROC_POINTS points (ends kept)."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(y_true, probability)
+    if len(fpr) > ROC_POINTS:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, ROC_POINTS).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"fpr": [round(float(v), 6) for v in fpr], "tpr": [round(float(v), 6) for v in tpr]}
+
+
+def evaluate(model: Pipeline, train: pd.DataFrame, test: pd.DataFrame) -> dict:
+    """Metrics of the model on test, beside a majority-class baseline fitted on train.
+
+    Also the confusion matrix ([[TN, FP], [FN, TP]]), the ROC curve and the permutation
+    importance of each input feature (mean drop in ROC AUC when it is shuffled), on at most
+    IMPORTANCE_MAX_ROWS test lines, a seeded stratified sample (the metrics use every line).
+    """
+    from sklearn.dummy import DummyClassifier
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import confusion_matrix
+
+    features = list(config.FEATURES)
+    x_test, y_test = test[features], test[config.TARGET]
+    predicted = model.predict(x_test)
+    probability = model.predict_proba(x_test)[:, 1]
+    baseline = DummyClassifier(strategy="most_frequent").fit(train[features], train[config.TARGET])
+    shuffled = stratified_sample(test, config.IMPORTANCE_MAX_ROWS)
+    importance = permutation_importance(
+        model,
+        shuffled[features],
+        shuffled[config.TARGET],
+        scoring="roc_auc",
+        n_repeats=config.IMPORTANCE_REPEATS,
+        random_state=config.SEED,
+    )
+    return {
+        "test_rows": len(test),
+        "metrics": score(y_test, predicted, probability),
+        "baseline": score(y_test, baseline.predict(x_test), baseline.predict_proba(x_test)[:, -1]),
+        "confusion_matrix": confusion_matrix(y_test, predicted, labels=[False, True]).tolist(),
+        "roc_curve": thinned_roc(y_test, probability),
+        "feature_importance": {
+            feature: round(float(mean), 6)
+            for feature, mean in zip(features, importance.importances_mean, strict=True)
+        },
+    }
+
+
+def model_comparison(evaluations: dict[str, dict]) -> go.Figure:
+    """Every test metric of every model, beside the majority-class baseline."""
+    fig = go.Figure()
+    for name, evaluation in evaluations.items():
+        fig.add_bar(
+            name=_title(name), x=list(METRICS), y=[evaluation["metrics"][m] for m in METRICS]
+        )
+    first = next(iter(evaluations.values()))
+    fig.add_bar(
+        name="majority baseline",
+        x=list(METRICS),
+        y=[first["baseline"][m] for m in METRICS],
+        marker_color="#bbbbbb",
+    )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1], title="test score")
+    return style(fig, "Model comparison on the test set")
+
+
+def roc_curves(evaluations: dict[str, dict]) -> go.Figure:
+    """ROC curve of each model on the test set, with its area in the legend."""
+    fig = go.Figure()
+    for name, evaluation in evaluations.items():
+        curve = evaluation["roc_curve"]
+        auc = evaluation["metrics"]["roc_auc"]
+        fig.add_scatter(
+            x=curve["fpr"], y=curve["tpr"], mode="lines", name=f"{_title(name)} (AUC {auc:.3f})"
+        )
+    fig.add_scatter(
+        x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dash", "color": "#999999"}
+    )
+    fig.update_xaxes(title="false positive rate", range=[0, 1])
+    fig.update_yaxes(title="true positive rate", range=[0, 1])
+    return style(fig, "ROC curves on the test set")
+
+
+def confusion_matrices(evaluations: dict[str, dict]) -> go.Figure:
+    """The test-set confusion matrix of each model, side by side."""
+    names = list(evaluations)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_title(n) for n in names])
+    labels = ["not profitable", "profitable"]
+    for column, name in enumerate(names, start=1):
+        matrix = evaluations[name]["confusion_matrix"]
+        fig.add_trace(
+            go.Heatmap(
+                z=matrix,
+                x=labels,
+                y=labels,
+                text=matrix,
+                texttemplate="%{text}",
+                colorscale="Blues",
+                showscale=False,
+            ),
+            row=1,
+            col=column,
+        )
+        fig.update_xaxes(title="predicted", row=1, col=column)
+    fig.update_yaxes(title="actual", row=1, col=1)
+    return style(fig, "Confusion matrices on the test set")
+
+
+def feature_importance(evaluations: dict[str, dict]) -> go.Figure:
+    """Permutation importance of each feature (drop in test ROC AUC) for each model."""
+    fig = go.Figure()
+    order = sorted(
+        config.FEATURES,
+        key=lambda f: -max(e["feature_importance"][f] for e in evaluations.values()),
+    )
+    for name, evaluation in evaluations.items():
+        fig.add_bar(
+            name=_title(name), x=order, y=[evaluation["feature_importance"][f] for f in order]
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title="drop in ROC AUC when shuffled")
+    return style(fig, "Feature importance (permutation, test set)")
+
+
+def _title(model_name: str) -> str:
+    for spec in config.MODEL_SPECS:
+        if spec.name == model_name:
+            return spec.title
+    return model_name
+
+
+RESULT_FIGURES = {
+    "model_comparison": model_comparison,
+    "roc_curves": roc_curves,
+    "confusion_matrices": confusion_matrices,
+    "feature_importance": feature_importance,
+}

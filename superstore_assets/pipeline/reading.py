@@ -1,0 +1,349 @@
+"""Reading the Superstore file: its encoding, delimiter and layout, into a typed frame.
+
+Pure pandas: every function takes and returns data, so tests call them without Dagster.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from superstore_assets.pipeline import config
+
+DELIMITERS = ",;\t"
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+# An Order ID as the Superstore file writes it (CA-2016-152156). A first line that holds one and
+# no column name is data, not a header.
+ORDER_ID = re.compile(r"[A-Z]{2}-\d{4}-\d+")
+# Every line of the Superstore file is in the United States; the older layout leaves it out.
+COUNTRY = "United States"
+
+
+class DatasetError(ValueError):
+    """The dataset cannot be read or used; the message says which file, what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+
+
+DECODE_CHUNK = 1 << 24  # bytes checked at a time: a large file is never held twice as text
+
+
+def byte_chunks(source: bytes | Path, size: int = DECODE_CHUNK) -> Iterator[bytes]:
+    """The bytes of a file, or of a file's bytes in memory, a slice at a time."""
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            while chunk := file.read(size):
+                yield chunk
+    else:
+        for start in range(0, len(source), size):
+            yield source[start : start + size]
+
+
+def head_bytes(source: bytes | Path, size: int) -> bytes:
+    """The first `size` bytes."""
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            return file.read(size)
+    return bytes(source[:size])
+
+
+def line_ends(source: bytes | Path) -> tuple[bool, bool]:
+    """Whether the bytes hold a CR, and whether they hold an LF."""
+    cr = lf = False
+    for chunk in byte_chunks(source):
+        cr, lf = cr or b"\r" in chunk, lf or b"\n" in chunk
+    return cr, lf
+
+
+def detect_encoding(source: bytes | Path) -> tuple[str, str]:
+    """The codec that reads the file's bytes (or the file), and its name for people.
+
+    UTF-8 (a byte-order mark allowed) first; else Mac Roman for a file whose lines end in CR
+    alone (classic Mac OS), else Windows-1252, the real file's encoding. The bytes are checked a
+    slice at a time, and the text thrown away, so a file of gigabytes costs no copy of itself.
+    """
+    import codecs
+
+    head = head_bytes(source, 65536)
+    if b"\x00" in head:
+        raise DatasetError("the file is binary (it holds NUL bytes), not CSV text")
+    cr, lf = line_ends(source)
+    for encoding in config.ENCODINGS:
+        if encoding == "cp1252" and cr and not lf:
+            encoding = "mac_roman"
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            for chunk in byte_chunks(source):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        label = encoding
+        if encoding == "utf-8-sig":
+            label = "utf-8 (BOM)" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return encoding, label
+    raise DatasetError(
+        "the file is neither UTF-8 nor Windows-1252 text; save it as CSV in one of those encodings"
+    )
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a CSV file's bytes, with line ends made LF (the encoding as `detect_encoding`)."""
+    encoding, label = detect_encoding(data)
+    return Decoded(text=as_lf(data.decode(encoding)), encoding=label)
+
+
+def as_lf(text: str) -> str:
+    """The text with CR LF and CR line ends made LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def text_stream(data: bytes, encoding: str) -> io.TextIOWrapper:
+    """The bytes read as text a piece at a time, line ends left to the CSV reader."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+
+
+def head_text(source: bytes | Path, encoding: str, size: int = 1 << 20) -> str:
+    """The first `size` bytes as text (a character cut in two at the end is left out)."""
+    import codecs
+
+    return codecs.getincrementaldecoder(encoding)().decode(head_bytes(source, size))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file lays out its columns: its delimiter, and whether its first line names them."""
+
+    delimiter: str
+    header: bool
+    fields: int  # in the first line
+
+
+def split_first_record(text: str, delimiter: str) -> list[str]:
+    """The first record's fields, stripped (a quoted line break stays inside its field)."""
+    try:
+        return [
+            field.strip() for field in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        ]
+    except csv.Error:
+        return []
+
+
+def detect_layout(text: str) -> Layout:
+    """The delimiter, and whether the first line is a header or already a line of orders.
+
+    It is an order when none of its fields is a Superstore column name and one is an Order ID.
+    The sniffer reads a header line well, but on a line of data it can take the comma inside a
+    product name for the delimiter; there the delimiter that cuts the line into the most fields
+    wins.
+    """
+    try:
+        sniffed = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ","
+    fields = split_first_record(text, sniffed)
+    if not set(fields) & set(config.SUPERSTORE_COLUMNS):
+        splits = {d: split_first_record(text, d) for d in DELIMITERS}
+        data = [d for d, split in splits.items() if any(ORDER_ID.fullmatch(f) for f in split)]
+        if data:
+            delimiter = max(data, key=lambda d: (len(splits[d]), d == sniffed))
+            return Layout(delimiter=delimiter, header=False, fields=len(splits[delimiter]))
+    return Layout(delimiter=sniffed, header=True, fields=len(fields))
+
+
+def headerless_columns(fields: int) -> tuple[str, ...]:
+    """The column names of a file without a header line, known from its number of fields."""
+    if fields == len(config.SUPERSTORE_COLUMNS):
+        return config.SUPERSTORE_COLUMNS
+    if fields == len(config.LEGACY_COLUMNS):
+        return config.LEGACY_COLUMNS
+    raise DatasetError(
+        f"the file has no header line and its first line has {fields} fields; without a header "
+        f"it must hold the {len(config.SUPERSTORE_COLUMNS)} Superstore columns in their usual "
+        f"order, or the older layout's {len(config.LEGACY_COLUMNS)} (the same without Row ID "
+        "and Country)"
+    )
+
+
+def describe_extra_fields(line: int, fields: int, expected: int, layout: Layout) -> str:
+    """The sentence for a row with more fields than the first line, which pandas cannot place."""
+    first = "header line" if layout.header else "first line"
+    return (
+        f"line {line} has {fields} fields where the {first} has {expected}; a cell that holds "
+        f"a {DELIMITER_NAMES[layout.delimiter]} must be in quotes"
+    )
+
+
+def describe_parser_error(error: pd.errors.ParserError, layout: Layout) -> str:
+    """The sentence for a file pandas cannot tokenize, from the reason pandas gives."""
+    reason = str(error).removeprefix("Error tokenizing data. C error: ").strip() or "no reason"
+    if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", reason):
+        expected, line, fields = map(int, found.groups())
+        return describe_extra_fields(line, fields, expected, layout)
+    if found := re.search(r"EOF inside string starting at row (\d+)", reason):
+        line = int(found.group(1)) + 1
+        return f"a quote opened on line {line} is never closed, so the rest of the file is one cell"
+    return f"the file cannot be read as CSV ({reason.splitlines()[0]})"
+
+
+def count_rows(data: bytes) -> int:
+    """Data rows in a CSV file's bytes (a quoted line break does not start a row; a header line
+    is not a row); 0 when the bytes are not text. Read as a stream, not as one copy of text."""
+    try:
+        encoding, _ = detect_encoding(data)
+    except DatasetError:
+        return 0
+    records = sum(1 for _ in csv.reader(text_stream(data, encoding)))
+    header = detect_layout(as_lf(head_text(data, encoding))).header
+    return max(records - (1 if header else 0), 0)
+
+
+def strip_column_names(columns: pd.Index) -> list[str]:
+    """The names without surrounding spaces; a name that repeats once stripped ("Sales" and
+    "Sales ") gets .1, .2, … as pandas numbers a name repeated exactly, so that each is unique."""
+    names: list[str] = []
+    for column in columns:
+        name = base = str(column).strip()
+        repeat = 0
+        while name in names:
+            repeat += 1
+            name = f"{base}.{repeat}"
+        names.append(name)
+    return names
+
+
+# Text is parsed as categories, then turned back into str cells: the parser then keeps one
+# string per distinct value instead of one per line, which at 10M lines halves the peak memory of
+# reading, and the frame is the one `dtype=str` gives. Order IDs, nearly all distinct, are read
+# as text: as categories they would cost time and save nothing.
+TEXT_AS_READ = "category"
+DISTINCT_TEXT = {config.GROUP_COLUMN: str}
+# The columns parsed as the file is read, when every cell is a number: the floats. Row ID and
+# Quantity stay text until `parse_numbers`, which refuses what an Int64 cannot hold (the
+# parser would wrap 9223372036854775808 round to a negative number).
+NUMBER_DTYPES = {
+    column: "float64" for column in config.NUMERIC_COLUMNS if column not in ("Row ID", "Quantity")
+}
+
+
+def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
+    """The cells as read_orders types the column: whole numbers an Int64 holds for Row ID and
+    Quantity (2.5, inf and 1e20 are not counts), floats for the others; anything else missing."""
+    values = pd.to_numeric(cells, errors="coerce")
+    if column in ("Row ID", "Quantity"):
+        whole = (values == values.round()) & (values.abs() < 2**63)
+        return values.where(whole).astype("Int64")
+    return values.astype("float64")
+
+
+def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
+    """Parse the file's bytes (or the file, read as it is parsed) into a frame of the
+    Superstore columns.
+
+    Text and date columns stay text (dates are parsed in `clean_orders`); Row ID and Quantity
+    become nullable integers, Sales, Discount and Profit floats. A cell that is not a number
+    becomes missing and is counted in the returned facts. Postal codes are five-digit text: a
+    code that lost its leading zero (5408) gets it back (05408).
+
+    A file without a header line is read by its number of fields: 21 are the usual columns in
+    order, 19 the older layout without Row ID and Country, which get 1, 2, … in file order and
+    "United States".
+    """
+    encoding, encoding_label = detect_encoding(data)
+    head = as_lf(head_text(data, encoding))
+    whole = data.read_bytes if isinstance(data, Path) else lambda: data
+    if not head.strip() and not decode(whole()).text.strip():
+        raise DatasetError("the file is empty; expected a header line and rows of orders")
+    layout = detect_layout(head)
+    names = None if layout.header else headerless_columns(layout.fields)
+
+    def parse(dtype) -> pd.DataFrame:
+        # Bytes with LF line ends are parsed as they are, decoded a piece at a time; others
+        # (CR line ends) as text with LF line ends, as `decode` gives them.
+        if line_ends(data)[0]:
+            source, source_encoding = io.StringIO(decode(whole()).text), None
+        else:
+            source = data if isinstance(data, Path) else io.BytesIO(data)
+            source_encoding = encoding
+        return pd.read_csv(
+            source,
+            encoding=source_encoding,
+            sep=layout.delimiter,
+            header=0 if layout.header else None,
+            names=names,
+            dtype=dtype,
+            keep_default_na=False,
+            na_values=[""],
+        )
+
+    try:
+        try:
+            # The numbers parsed as the file is read, never held as text: at millions of lines
+            # this is most of the memory. A cell that is not a number makes it refuse...
+            df = parse(defaultdict(lambda: TEXT_AS_READ, {**DISTINCT_TEXT, **NUMBER_DTYPES}))
+        except pd.errors.ParserError:
+            raise
+        except (ValueError, TypeError, OverflowError):
+            # ...and then every column is read as text and such cells counted, below.
+            df = parse(defaultdict(lambda: TEXT_AS_READ, DISTINCT_TEXT))
+    except pd.errors.ParserError as error:
+        raise DatasetError(describe_parser_error(error, layout)) from error
+    for column in df.columns:
+        if isinstance(df[column].dtype, pd.CategoricalDtype):
+            df[column] = df[column].astype(object)  # str cells, each distinct one held once
+    if not isinstance(df.index, pd.RangeIndex):
+        # pandas takes a first row longer than the header for row labels and the rest shifted.
+        fields = df.index.nlevels + len(df.columns)
+        line = 2 if layout.header else 1
+        raise DatasetError(describe_extra_fields(line, fields, len(df.columns), layout))
+    df.columns = strip_column_names(df.columns)
+    if df.empty:
+        raise DatasetError("the file has a header line but no rows of orders")
+    if names is None:
+        described = "header"
+    elif names == config.LEGACY_COLUMNS:
+        row_ids = [str(i) for i in range(1, len(df) + 1)]
+        df = df.assign(**{"Row ID": row_ids, "Country": COUNTRY})[list(config.SUPERSTORE_COLUMNS)]
+        described = f"headerless {len(names)} columns (Row ID and Country added)"
+    else:
+        described = f"headerless {len(names)} columns"
+    not_numeric = {}
+    for column in config.NUMERIC_COLUMNS:
+        if column not in df:
+            continue
+        if pd.api.types.is_numeric_dtype(df[column]):
+            not_numeric[column] = 0  # parsed as it was read: every cell a number or empty
+            continue
+        raw = df[column].str.strip()
+        values = parse_numbers(column, raw)
+        not_numeric[column] = int((values.isna() & raw.notna()).sum())
+        df[column] = values
+    padded = 0
+    if "Postal Code" in df:
+        # US ZIP codes have five digits; spreadsheets drop the leading zero (5408 for 05408).
+        codes = df["Postal Code"].str.strip()
+        short_codes = codes.str.fullmatch(r"\d{1,4}", na=False).astype(bool)
+        df["Postal Code"] = codes.where(~short_codes, codes.str.zfill(5))
+        padded = int(short_codes.sum())
+    facts = {
+        "layout": described,
+        "encoding": encoding_label,
+        "delimiter": layout.delimiter,
+        "rows": len(df),
+        "columns": len(df.columns),
+        "not_numeric_cells": not_numeric,
+        "postal_codes_padded": padded,
+        "extra_columns": [c for c in df.columns if c not in config.SUPERSTORE_COLUMNS],
+    }
+    return df, facts

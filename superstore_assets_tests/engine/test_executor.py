@@ -1,0 +1,193 @@
+"""The local executor: the models fitted and evaluated in forked children, beside other steps."""
+
+import os
+import subprocess
+
+import pytest
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    Definitions,
+    asset,
+    define_asset_job,
+    execute_job,
+    reconstructable,
+)
+
+from superstore_assets.assets.resources import DatasetResource
+from superstore_assets.engine import executor
+from superstore_assets.engine.executor import PARALLEL_TAG, local_executor
+from superstore_assets.pipeline import config
+from superstore_assets_tests.conftest import BUNDLED, ROOT
+from superstore_assets_tests.servers import BIN
+
+TAGGED = {f"{s.name}{end}" for s in config.MODEL_SPECS for end in ("", "_metrics")}
+
+
+def _steps(instance, run_id: str) -> dict[str, tuple[int, float, float]]:
+    """Each step of the run: the pid it ran in, when it started and when it ended."""
+    started, found = {}, {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[event.step_key] = (event.pid, record.timestamp)
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            pid, start = started[event.step_key]
+            found[event.step_key] = (pid, start, record.timestamp)
+    return found
+
+
+def _data_versions(instance) -> dict[str, str]:
+    return {
+        key.to_user_string(): instance.get_latest_materialization_event(
+            key
+        ).asset_materialization.tags["dagster/data_version"]
+        for key in instance.get_asset_keys()
+        if instance.get_latest_materialization_event(key) is not None
+    }
+
+
+@pytest.mark.slow
+def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executor_does(
+    workspace, bundled_run
+):
+    done = subprocess.run(
+        [str(BIN / "superstore"), "materialize", "--all"],
+        cwd=ROOT,
+        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with workspace.instance() as instance:
+        (run,) = instance.get_runs()
+        steps = _steps(instance, run.run_id)
+        versions = _data_versions(instance)
+    assert len(steps) == 22
+    parent = {pid for key, (pid, _, _) in steps.items() if key not in TAGGED}
+    assert len(parent) == 1  # every other step in the run's own process
+    children = {key: steps[key] for key in TAGGED}
+    assert not parent & {pid for pid, _, _ in children.values()}
+    assert len({pid for pid, _, _ in children.values()}) == len(TAGGED)  # a fork per step
+    overlapping = [
+        (a, b)
+        for a in children
+        for b in children
+        if a < b and children[a][1] < children[b][2] and children[b][1] < children[a][2]
+    ]
+    assert overlapping, "no two modeling steps ran at the same time"
+
+    space, result = bundled_run  # the same data through Dagster's in-process executor
+    assert result.success
+    with space.instance() as instance:
+        assert versions == _data_versions(instance)
+
+    # Run again with nothing changed, each step restores its output: no step is worth a fork.
+    again = subprocess.run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets", "--select", "*"],
+        cwd=ROOT,
+        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    with workspace.instance() as instance:
+        latest = instance.get_runs(limit=1)[0]
+        restored = _steps(instance, latest.run_id)
+        events = [instance.get_latest_materialization_event(k) for k in instance.get_asset_keys()]
+        reused = [
+            e
+            for e in events
+            if e is not None and "reused_from_run" in e.asset_materialization.metadata
+        ]
+    assert len(reused) == 22  # every asset restored its earlier output
+    assert len({pid for pid, _, _ in restored.values()}) == 1
+
+
+# A small job of its own, to see what a failing or dying forked step does to a run.
+
+
+TEST_PROCESS = os.getpid()
+
+
+@asset(required_resource_keys={"dataset"})  # the executor looks at the dataset's size
+def upstream() -> int:
+    return 1
+
+
+@asset(op_tags={PARALLEL_TAG: "true"})
+def fails(upstream: int) -> int:
+    raise ValueError("a forked step failed")
+
+
+@asset(op_tags={PARALLEL_TAG: "true"})
+def dies(upstream: int) -> int:
+    if os.getpid() == TEST_PROCESS:  # not forked after all: fail, rather than end pytest
+        raise RuntimeError("`dies` ran in the test's own process")
+    os._exit(3)  # as when the kernel's OOM killer ends it
+
+
+@asset(op_tags={PARALLEL_TAG: "true"})
+def succeeds(upstream: int) -> int:
+    return upstream + 1
+
+
+@asset
+def below_failed(fails: int) -> int:
+    return fails
+
+
+def small_job():
+    return Definitions(
+        assets=[upstream, fails, dies, succeeds, below_failed],
+        resources={"dataset": DatasetResource(path=str(BUNDLED))},
+        jobs=[define_asset_job("small", selection="*")],
+        executor=local_executor,
+    ).resolve_job_def("small")
+
+
+def _run_small(workspace, selection=None):
+    instance = workspace.instance()
+    with execute_job(
+        reconstructable(small_job),
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=selection,
+    ) as done:
+        return done.success, _steps(instance, done.run_id), instance
+
+
+def test_a_failed_or_dead_forked_step_fails_the_run_and_what_is_below_it_is_not_run(workspace):
+    success, steps, instance = _run_small(workspace)
+    assert not success
+    assert steps["succeeds"][0] != os.getpid()  # forked, and done
+    assert instance.get_latest_materialization_event(AssetKey("succeeds")) is not None
+    failures = {
+        e.step_key: e.dagster_event.step_failure_data.error.to_string()
+        for e in instance.all_logs(
+            instance.get_runs()[0].run_id, of_type=DagsterEventType.STEP_FAILURE
+        )
+    }
+    assert "a forked step failed" in failures["fails"]
+    assert "below_failed" not in steps  # skipped, never started
+    assert "dies" not in failures  # it could not say why: the run says it finished unreported
+    assert instance.get_latest_materialization_event(AssetKey("dies")) is None
+    messages = [r.user_message for r in instance.all_logs(instance.get_runs()[0].run_id)]
+    assert any("dies finished without success or failure event" in m for m in messages)
+    instance.dispose()
+
+
+def test_with_a_large_dataset_every_step_runs_in_the_run_s_process(workspace, monkeypatch):
+    monkeypatch.setattr(executor, "PARALLEL_MAX_DATASET_BYTES", BUNDLED.stat().st_size - 1)
+    # (not `dies`: here it would end the test's own process)
+    keys = [AssetKey(k) for k in ("upstream", "fails", "succeeds", "below_failed")]
+    success, steps, instance = _run_small(workspace, keys)
+    instance.dispose()
+    assert not success  # `fails` still fails, in this process
+    assert {pid for pid, _, _ in steps.values()} == {os.getpid()}

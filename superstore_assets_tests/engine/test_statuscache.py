@@ -1,0 +1,115 @@
+"""The kept status answer: its key changes with anything a status check reads, and only then."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from superstore_assets.engine import statuscache
+from superstore_assets.engine.statuscache import recall, state_key
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> dict[str, Path]:
+    home, storage = tmp_path / "home", tmp_path / "storage"
+    (home / "history" / "runs").mkdir(parents=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "history" / "runs" / "index.db").write_bytes(b"events")
+    (storage / "tables" / "versions").mkdir(parents=True)
+    (storage / "tables" / "orders_raw.parquet").write_bytes(b"table")
+    dataset = tmp_path / "superstore.csv"
+    dataset.write_bytes(b"Row ID,Order ID\n1,CA-1\n")
+    return {"home": home, "storage": storage, "dataset": dataset}
+
+
+def key(layout: dict[str, Path], **settings: str) -> str | None:
+    return state_key(
+        layout["home"], str(layout["dataset"]), str(layout["storage"]), settings or {"d": "auto"}
+    )
+
+
+def later(path: Path) -> None:
+    """Let the clock move past the file system's tick, so that a rewrite gets a new time."""
+    time.sleep(0.02)
+    os.utime(path)  # what any write does
+
+
+def test_same_state_same_key(layout):
+    assert key(layout) is not None and key(layout) == key(layout)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "dataset rewritten with the same bytes",
+        "dataset swapped",
+        "an event written",
+        "a new run's file",
+        "a stored output edited",
+        "a stored output deleted",
+        "the instance's settings",
+    ],
+)
+def test_anything_a_status_reads_changes_the_key(layout, change):
+    before = key(layout)
+    dataset, home, storage = layout["dataset"], layout["home"], layout["storage"]
+    if change == "dataset rewritten with the same bytes":
+        later(dataset)
+    elif change == "dataset swapped":
+        swapped = dataset.with_name("other.csv")
+        swapped.write_bytes(dataset.read_bytes().replace(b"CA-1", b"CA-2"))
+        os.replace(swapped, dataset)
+    elif change == "an event written":
+        later(home / "history" / "runs" / "index.db")
+    elif change == "a new run's file":
+        (home / "history" / "runs" / "0b1c.db").write_bytes(b"run")
+    elif change == "a stored output edited":
+        (storage / "tables" / "orders_raw.parquet").write_bytes(b"tablf")
+    elif change == "a stored output deleted":
+        (storage / "tables" / "orders_raw.parquet").unlink()
+    elif change == "the instance's settings":
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
+    assert key(layout) != before
+
+
+def test_settings_that_change_how_the_file_is_read_change_the_key(layout):
+    assert key(layout, date_format="auto") != key(layout, date_format="%d/%m/%Y")
+
+
+def test_code_edits_change_the_key(layout, monkeypatch):
+    before = key(layout)
+    monkeypatch.setattr(statuscache, "source_key", lambda: "another source")
+    assert key(layout) != before
+
+
+def test_no_key_where_files_cannot_tell(layout):
+    assert state_key(layout["home"], str(layout["dataset"]), "s3://bucket/prefix", {}) is None
+    (layout["home"] / "dagster.yaml").write_text(
+        "storage:\n  postgres:\n    postgres_url: postgresql://127.0.0.1/dagster\n"
+    )
+    assert key(layout) is None
+    assert recall(layout["home"], None) is None
+
+
+def test_missing_dataset_has_no_key(layout):
+    layout["dataset"].unlink()
+    assert key(layout) is None
+
+
+def test_settled_key_waits_out_the_clock_tick(layout):
+    index = layout["home"] / "history" / "runs" / "index.db"
+    index.write_bytes(b"just written")
+    state_key(layout["home"], str(layout["dataset"]), str(layout["storage"]), {}, settle=True)
+    assert time.time_ns() - index.stat().st_mtime_ns >= statuscache._TICK_NS
+
+
+def test_keep_and_recall(layout):
+    home, current = layout["home"], key(layout)
+    statuscache.keep(home, current, {"text": "orders_raw  fresh", "all_fresh": True})
+    assert recall(home, current)["text"] == "orders_raw  fresh"
+    assert recall(home, "another key") is None
+    (home / "superstore" / "status.json").write_text("{not json")
+    assert recall(home, current) is None

@@ -1,0 +1,226 @@
+"""Faults: a killed run, two runs at once, stored files changed by hand, a failing run under a
+live server, and paths that try to leave the storage folder. Nothing earlier is lost."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, materialize
+from dagster_graphql import DagsterGraphQLClient
+
+from superstore_assets.assets.definitions import make_resources
+from superstore_assets.engine.files import StoragePathError, safe_name
+from superstore_assets.engine.io_manager import StorageIOManager
+from superstore_assets.engine.version_store import VersionStore
+from superstore_assets_tests.conftest import BUNDLED, Workspace
+from superstore_assets_tests.servers import dagster_dev, graphql
+
+
+def cli(workspace: Workspace, *args: str) -> list[str]:
+    return [sys.executable, "-m", "superstore_assets.cli", *args]
+
+
+def superstore(workspace: Workspace, *args: str) -> subprocess.CompletedProcess:
+    from superstore_assets.engine.project import PACKAGE_DIR
+
+    return subprocess.run(
+        cli(workspace, *args),
+        cwd=PACKAGE_DIR.parent,
+        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def start_materialize(workspace: Workspace, **popen) -> subprocess.Popen:
+    """`superstore materialize` on the bundled data, started and left running."""
+    from superstore_assets.engine.project import PACKAGE_DIR
+
+    return subprocess.Popen(
+        cli(workspace, "materialize"),
+        cwd=PACKAGE_DIR.parent,
+        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
+        **popen,
+    )
+
+
+def stored_versions_are_intact(storage) -> int:
+    """Every file under a versions/ folder hashes to its name; no temporary file is left."""
+    assert not [p for p in storage.rglob("*.tmp")], "a temporary file was left behind"
+    checked = 0
+    for path in storage.rglob("versions/*/*"):
+        if path.parts[-4] == "figures" and path.suffix in (".html", ".png"):
+            continue  # a figure's page and preview, named after its JSON
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name.split(".")[0], path
+        checked += 1
+    return checked
+
+
+def status_lines(output: str) -> dict[str, str]:
+    return {line.split()[0]: " ".join(line.split()[1:]) for line in output.splitlines()[1:] if line}
+
+
+# Paths ----------------------------------------------------------------------------------------
+
+
+def test_names_that_would_leave_the_storage_folder_are_refused(tmp_path):
+    for bad in ["../outside", "/etc", ".hidden", "a/b", ""]:
+        with pytest.raises(StoragePathError):
+            safe_name(bad)
+    store = VersionStore(str(tmp_path / "tables"), "table")
+    with pytest.raises(StoragePathError, match="not a SHA-256"):
+        store.version_path("orders_clean", "../../../etc/passwd")
+    with pytest.raises(StoragePathError):
+        StorageIOManager(root=str(tmp_path), folder="../escape", kind="json").base_path  # noqa: B018
+
+
+@pytest.mark.slow
+def test_a_storage_folder_configured_outside_is_refused_before_anything_is_written(tmp_path):
+    from superstore_assets.assets.ingest import orders_raw
+
+    resources = make_resources(str(BUNDLED), str(tmp_path / "store"), previews=False)
+    resources["io_manager"] = StorageIOManager(
+        root=str(tmp_path / "store"), folder="../../escaped", kind="table"
+    )
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [orders_raw], resources=resources, instance=instance, raise_on_error=False
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "cannot be part of a stored file's path" in str(failure.step_failure_data.error)
+    assert not (tmp_path.parent / "escaped").exists() and not (tmp_path / "escaped").exists()
+
+
+# Stored files changed by hand -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_outputs_changed_or_deleted_by_hand_are_reported_and_rebuilt(workspace):
+    assert superstore(workspace, "materialize").returncode == 0
+    storage = workspace.storage
+    with workspace.instance() as instance:
+        version = {
+            name: instance.get_latest_materialization_event(AssetKey(name))
+            .asset_materialization.metadata["sha256"]
+            .value
+            for name in ("orders_clean", "random_forest")
+        }
+    clean = storage / "tables" / "versions" / "orders_clean" / f"{version['orders_clean']}.parquet"
+    forest = storage / "models" / "versions" / "random_forest" / f"{version['random_forest']}.pkl"
+    original = clean.read_bytes()
+    clean.write_bytes(original[:-10] + b"0123456789")  # altered
+    forest.unlink()  # deleted
+    (storage / "tables" / "model_features.parquet").write_bytes(b"edited")  # the copy, edited
+
+    shown = status_lines(superstore(workspace, "status").stdout)
+    assert shown["orders_clean"].startswith("stale <- stored output altered"), shown
+    assert shown["random_forest"].startswith("missing <- stored output deleted"), shown
+    assert shown["model_features"].startswith("stale <- copy altered or deleted"), shown
+    assert shown["random_forest_metrics"].startswith("stale <- random_forest"), shown
+
+    rebuilt = superstore(workspace, "materialize")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "orders_clean" in rebuilt.stdout.split("Computed")[1].split("Reused")[0]
+    assert clean.read_bytes() == original  # the same bytes, computed again
+    assert forest.exists()
+    assert stored_versions_are_intact(storage) >= 22
+    shown = status_lines(superstore(workspace, "status").stdout)
+    assert set(shown.values()) == {"fresh"}, shown
+    pd.read_parquet(storage / "tables" / "model_features.parquet")  # the copy is back
+
+
+# A killed run ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_run_killed_during_training_loses_nothing_and_the_next_one_finishes(workspace):
+    process = start_materialize(
+        workspace, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 300
+    with workspace.instance() as instance:
+        while instance.get_latest_materialization_event(AssetKey("decision_tree")) is None:
+            assert process.poll() is None and time.monotonic() < deadline, "the run ended early"
+            time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the first model is recorded, the others train
+    process.wait()
+
+    with workspace.instance() as instance:
+        (killed,) = instance.get_runs()
+        assert killed.status == DagsterRunStatus.STARTED  # the kill came mid-run
+        assert instance.get_latest_materialization_event(AssetKey("report")) is None
+    assert stored_versions_are_intact(workspace.storage) >= 1
+
+    finished = superstore(workspace, "materialize")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert f"Run {killed.run_id} was left unfinished" in finished.stdout
+    assert "decision_tree" in finished.stdout.split("Untouched")[1]  # kept from the killed run
+    with workspace.instance() as instance:
+        assert instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
+    assert stored_versions_are_intact(workspace.storage) >= 22
+    shown = status_lines(superstore(workspace, "status").stdout)
+    assert set(shown.values()) == {"fresh"}, shown
+
+
+# Two runs at once -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_materialize_at_once_the_second_waits_and_finds_nothing_stale(workspace):
+    started = [
+        start_materialize(workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=600) for process in started]
+    assert [process.returncode for process in started] == [0, 0], outputs
+    texts = sorted(out for out, _ in outputs)
+    computed = [t for t in texts if "Computed (22)" in t]
+    waited = [t for t in texts if "waiting for it" in t and "Nothing is stale" in t]
+    assert len(computed) == 1 and len(waited) == 1, texts
+    with workspace.instance() as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].status == DagsterRunStatus.SUCCESS
+    assert stored_versions_are_intact(workspace.storage) >= 22
+
+
+# A failing run under a live server --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_web_server_keeps_serving_while_a_run_fails(workspace, tmp_path):
+    with dagster_dev(workspace.env(SUPERSTORE_DATASET=str(BUNDLED)), tmp_path / "dev.log") as port:
+        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+        run_id = client.submit_job_execution(
+            "superstore_pipeline",
+            repository_location_name="superstore_assets",
+            run_config={"resources": {"dataset": {"config": {"path": str(tmp_path / "none.csv")}}}},
+        )
+        deadline = time.monotonic() + 300
+        while (status := client.get_run_status(run_id)) not in (
+            DagsterRunStatus.SUCCESS,
+            DagsterRunStatus.FAILURE,
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(1)
+        assert status == DagsterRunStatus.FAILURE
+        assert graphql(port, "{ assetNodes { id } }")["assetNodes"]  # still answering
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/runs/{run_id}", timeout=30) as page:
+            assert page.status == 200
+        messages = graphql(
+            port,
+            """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
+               events { ... on ExecutionStepFailureEvent { error { message } } } } } }""",
+            {"id": run_id},
+        )["logsForRun"]["events"]
+        errors = [e["error"]["message"] for e in messages if e.get("error")]
+        assert any("none.csv does not exist" in error for error in errors), errors

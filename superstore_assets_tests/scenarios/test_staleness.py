@@ -1,0 +1,233 @@
+"""Only what changed reruns: the six acceptance stories, through the `superstore` CLI.
+
+Each story runs on the bundled data and on the real Tableau file (skipped where it is absent),
+in one Dagster home, in order: a cold run; nothing stale; the code reformatted; one model's
+grid edited; a text column no model reads edited; the modified dataset; the original back.
+Code edits are made to a copy of the package in a temporary folder, which the CLI runs from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey
+
+from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
+from superstore_assets.engine.project import PACKAGE_DIR
+from superstore_assets_tests.conftest import (
+    BUNDLED,
+    BUNDLED_MODIFIED,
+    REAL,
+    REAL_MODIFIED,
+    Workspace,
+    require_real,
+)
+
+pytestmark = pytest.mark.slow
+
+MODELS = {"decision_tree", "random_forest", "logistic_regression"}
+METRICS = {f"{m}_metrics" for m in MODELS}
+RESULT_FIGURES = {"model_comparison", "roc_curves", "confusion_matrices", "feature_importance"}
+ALL = 22
+
+
+def superstore(workspace: Workspace, *args: str, code: Path | None = None) -> str:
+    """Run the CLI (from a copy of the package when `code` is given); return its output."""
+    quiet = ["--log-level", "WARNING"] if args[0] == "materialize" else []
+    return succeeded(workspace, ["-m", "superstore_assets.cli", *args, *quiet], code)
+
+
+def succeeded(workspace: Workspace, arguments: list[str], code: Path | None = None) -> str:
+    """Python with `arguments` in the workspace (from `code` if given); its output, on success."""
+    done = subprocess.run(
+        [sys.executable, *arguments],
+        cwd=code or PACKAGE_DIR.parent,
+        env=workspace.env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def answered_without_dagster(workspace: Workspace, *args: str) -> str:
+    """The CLI's output, asserting that it never imported Dagster (the kept status answer)."""
+    probe = (
+        "import sys\n"
+        "from superstore_assets.cli import main\n"
+        f"main({list(args)!r})\n"
+        "assert 'dagster' not in sys.modules, 'Dagster was imported'\n"
+    )
+    return succeeded(workspace, ["-c", probe])
+
+
+def names(output: str, heading: str) -> set[str]:
+    """The asset names listed after `Computed (n):` or `Reused (n) from run …:` (wrapped)."""
+    found: set[str] = set()
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(f"{heading} ("):
+            text = line.split(":", 1)[1]
+            for more in lines[index + 1 :]:
+                if not more.startswith("    "):
+                    break
+                text += " " + more.strip()
+            found |= {name.strip() for name in text.split(",")} - {"-", ""}
+    return found
+
+
+def statuses(output: str) -> dict[str, str]:
+    """`superstore status` lines as {asset: "fresh" | "stale …" | "missing …"}."""
+    found = {}
+    for line in output.splitlines()[1:]:
+        name, _, rest = line.partition(" ")
+        found[name] = rest.strip()
+    return found
+
+
+def data_versions(workspace: Workspace) -> dict[str, str]:
+    with workspace.instance() as instance:
+        found = {}
+        for key in instance.get_asset_keys():
+            event = instance.get_latest_materialization_event(key)
+            if event is not None:
+                found[key.to_user_string()] = event.asset_materialization.tags[DATA_VERSION_TAG]
+        return found
+
+
+def test_metrics(workspace: Workspace) -> dict[str, float]:
+    with workspace.instance() as instance:
+        return {
+            m: instance.get_latest_materialization_event(AssetKey(f"{m}_metrics"))
+            .asset_materialization.metadata["test_f1"]
+            .value
+            for m in MODELS
+        }
+
+
+test_metrics.__test__ = False  # a helper, not a test
+
+
+def with_renamed_customer(source: Path, target: Path) -> str:
+    """A copy of the dataset with the first row's customer renamed wherever they appear."""
+    data = source.read_bytes()
+    header, first = list(csv.reader(io.StringIO(data.decode("cp1252"))))[:2]
+    name = first[header.index("Customer Name")]
+    old, new = f",{name},".encode("cp1252"), f",{name} Jr,".encode("cp1252")
+    assert data.count(old) >= 1
+    target.write_bytes(data.replace(old, new))
+    return name
+
+
+def package_copy(root: Path) -> Path:
+    """A copy of the package that a test may edit; the CLI run from `root` imports it."""
+    shutil.copytree(
+        PACKAGE_DIR, root / "superstore_assets", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return root
+
+
+def reformat(code: Path) -> None:
+    """Rewrap every module to 60 columns and add a comment to each: nothing a computation sees."""
+    ruff = Path(sys.executable).with_name("ruff")
+    subprocess.run(
+        [str(ruff), "format", "--quiet", "--line-length", "60", str(code / "superstore_assets")],
+        check=True,
+    )
+    for module in (code / "superstore_assets").rglob("*.py"):
+        text = module.read_text()
+        module.write_text("# Reformatted by a test.\n" + text.replace('"""\n', '"""\n# note\n', 1))
+
+
+@pytest.mark.parametrize("which", ["bundled", "real"])
+def test_only_what_changed_reruns(which, workspace, tmp_path):
+    original, modified = (
+        (BUNDLED, BUNDLED_MODIFIED) if which == "bundled" else (REAL, REAL_MODIFIED)
+    )
+    if which == "real":
+        require_real(REAL)
+        require_real(REAL_MODIFIED)
+
+    # A cold run computes everything.
+    cold = superstore(workspace, "materialize", "--dataset", str(original))
+    assert len(names(cold, "Computed")) == ALL and not names(cold, "Reused")
+    first_versions, first_metrics = data_versions(workspace), test_metrics(workspace)
+
+    # 1. Nothing stale: nothing computed, and no run.
+    again = superstore(workspace, "materialize", "--stale", "--dataset", str(original))
+    assert f"Nothing is stale: 0 computed, 0 reused, {ALL} untouched." in again
+    assert set(statuses(superstore(workspace, "status", "--dataset", str(original))).values()) == {
+        "fresh"
+    }
+    # Asked again with nothing changed, status gives the answer it kept, without Dagster.
+    kept = answered_without_dagster(workspace, "status", "--dataset", str(original))
+    rechecked = superstore(workspace, "status", "--recheck", "--dataset", str(original))
+    assert statuses(kept) == statuses(rechecked) and len(statuses(kept)) == ALL
+
+    # 6. The code reformatted, with comments added, in another folder: nothing stale.
+    code = package_copy(tmp_path / "reformatted")
+    reformat(code)
+    config = code / "superstore_assets" / "pipeline" / "config.py"
+    assert "# Reformatted by a test." in config.read_text()
+    shown = statuses(superstore(workspace, "status", "--dataset", str(original), code=code))
+    assert set(shown.values()) == {"fresh"}, shown
+
+    # 5. One model's grid edited: that model, its metrics, the comparison figures and the
+    # report rerun; status says config.py changed.
+    code = package_copy(tmp_path / "grid")
+    config = code / "superstore_assets" / "pipeline" / "config.py"
+    grid = 'grid={"max_depth": [8, 16], "min_samples_leaf": [1, 5]}'
+    assert grid in config.read_text()
+    # Depths the first run did not choose: a different forest, so its evaluation must change.
+    config.write_text(config.read_text().replace(grid, grid.replace("[8, 16]", "[4, 6]")))
+    shown = statuses(superstore(workspace, "status", "--dataset", str(original), code=code))
+    assert shown["random_forest"] == "stale    <- code changed (pipeline/config.py)"
+    assert shown["decision_tree"] == shown["logistic_regression"] == "fresh"
+    expected = {"random_forest", "random_forest_metrics", *RESULT_FIGURES, "report"}
+    assert {k for k, v in shown.items() if v != "fresh"} == expected
+    edited = superstore(workspace, "materialize", "--dataset", str(original), code=code)
+    assert names(edited, "Computed") == expected
+    assert not names(edited, "Reused")
+
+    # 4. A text column no model reads: no model, metric or result figure recomputed. (The
+    # edited grid is gone too: its assets come back from the cold run's outputs.)
+    renamed = tmp_path / "renamed.csv"
+    with_renamed_customer(original, renamed)
+    text = superstore(workspace, "materialize", "--dataset", str(renamed))
+    computed = names(text, "Computed")
+    assert {"orders_raw", "orders_clean"} <= computed
+    assert not computed & (MODELS | METRICS | RESULT_FIGURES), computed
+    assert expected - {"report"} <= names(text, "Reused")
+    assert data_versions(workspace)["model_features"] == first_versions["model_features"]
+
+    # 2. The modified dataset: status names the source, the models retrain, metrics differ.
+    shown = statuses(superstore(workspace, "status", "--dataset", str(modified)))
+    assert re.fullmatch(
+        r"stale +<- superstore_csv changed \(sha256 \w{4}…→\w{4}…\)", shown["orders_raw"]
+    )
+    assert "<- superstore_csv changed" in shown["random_forest"]
+    swapped = superstore(workspace, "materialize", "--stale", "--dataset", str(modified))
+    assert names(swapped, "Computed") >= MODELS | METRICS
+    assert test_metrics(workspace) != first_metrics
+
+    # 3. The original back: every asset restored, none computed, every version as at first.
+    back = superstore(workspace, "materialize", "--stale", "--dataset", str(original))
+    assert not names(back, "Computed"), back
+    assert len(names(back, "Reused")) == ALL
+    assert data_versions(workspace) == first_versions
+    assert test_metrics(workspace) == first_metrics
+
+    # gc keeps the current version of each output and drops the others; nothing goes stale.
+    pruned = superstore(workspace, "gc", "--keep", "1", "--dataset", str(original))
+    assert re.search(r"Removed [1-9]\d* stored versions", pruned), pruned
+    assert set(statuses(superstore(workspace, "status", "--dataset", str(original))).values()) == {
+        "fresh"
+    }

@@ -1,0 +1,304 @@
+"""The team profile on real servers on loopback: PostgreSQL for the run record, moto's S3 server
+for every output, a Dask LocalCluster of two worker processes for the steps; all started here
+and ended here (the fixtures fail if one is left running).
+
+The proof that the profile changes nothing but where things live: the data version of every
+asset under the team profile equals the local profile's on the same file, and swapping the
+dataset away and back restores every asset without computing any.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+
+from superstore_assets.engine.project import ProfileError
+from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
+from superstore_assets_tests.team_services import (
+    dask_cluster,
+    postgres_bin,
+    postgres_server,
+    s3_server,
+)
+
+BIN = Path(sys.executable).parent
+BUCKET = "superstore"
+# Every asset the pipeline materializes (the source, superstore_csv, is observed, not stored).
+ASSETS = 22
+
+
+@dataclass
+class Team:
+    """The services' settings, as a team would export them, and a folder for the dataset."""
+
+    env: dict[str, str]
+    folder: Path
+    dataset: Path
+    postgres_url: str
+
+    def run(self, *command: str, home: Path, **extra: str) -> subprocess.CompletedProcess:
+        """A command in a fresh environment: the team's settings, this home, and `extra`."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
+        env.update(self.env, DAGSTER_HOME=str(home), **extra)
+        return subprocess.run(
+            [str(BIN / command[0]), *command[1:]],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the session (this process opens the instance too)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def team(tmp_path_factory) -> Iterator[Team]:
+    binaries = postgres_bin()
+    if binaries is None:
+        pytest.skip(
+            "PostgreSQL's initdb and pg_ctl are not installed (apt-get install postgresql; "
+            ".ci/run does)"
+        )
+    folder = tmp_path_factory.mktemp("team")
+    dataset = folder / "data" / "superstore.csv"
+    dataset.parent.mkdir()
+    shutil.copyfile(BUNDLED, dataset)
+    with contextlib.ExitStack() as stack:
+        postgres_url = stack.enter_context(postgres_server(binaries))
+        endpoint = stack.enter_context(s3_server())
+        credentials = {
+            "AWS_ACCESS_KEY_ID": "superstore-test",
+            "AWS_SECRET_ACCESS_KEY": "superstore-test-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+            "SUPERSTORE_POSTGRES_URL": postgres_url,
+        }
+        stack.enter_context(_environment(credentials))
+        import boto3
+
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        env = {
+            **credentials,
+            "SUPERSTORE_PROFILE": "team",
+            "SUPERSTORE_STORAGE": f"s3://{BUCKET}/team-{uuid.uuid4().hex[:8]}",
+            "SUPERSTORE_DATASET": str(dataset),
+            "SUPERSTORE_PREVIEWS": "0",
+        }
+        # The workers get the same settings as the code location, as on a real cluster.
+        env["SUPERSTORE_DASK_ADDRESS"] = stack.enter_context(dask_cluster(env))
+        yield Team(env=env, folder=folder, dataset=dataset, postgres_url=postgres_url)
+
+
+def data_versions(home: Path) -> dict[str, str]:
+    """The data version of every materialized asset, from the instance in `home`."""
+    from superstore_assets.assets.definitions import all_assets
+
+    versions = {}
+    with DagsterInstance.from_config(str(home)) as instance:
+        for definition in all_assets:
+            for key in getattr(definition, "keys", []):  # the source is observed, not stored
+                event = instance.get_latest_materialization_event(key)
+                if event is not None and event.asset_materialization is not None:
+                    tags = event.asset_materialization.tags or {}
+                    versions[key.to_user_string()] = tags["dagster/data_version"]
+    return versions
+
+
+def _stored_keys(prefix: str) -> set[str]:
+    import boto3
+
+    bucket, _, folder = prefix.removeprefix("s3://").partition("/")
+    pages = (
+        boto3.client("s3")
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=bucket, Prefix=folder + "/")
+    )
+    return {item["Key"][len(folder) + 1 :] for page in pages for item in page.get("Contents", [])}
+
+
+def _timed(team: Team, *command: str, home: Path, **extra: str):
+    started = time.perf_counter()
+    result = team.run(*command, home=home, **extra)
+    seconds = time.perf_counter() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(f"{' '.join(command)}: {seconds:.1f} s")
+    return result
+
+
+@pytest.mark.slow
+def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path: Path):
+    home = tmp_path / "team_home"
+
+    cold = _timed(team, "superstore", "materialize", home=home)
+    assert f"Computed ({ASSETS})" in cold.stdout
+    settings = (home / "dagster.yaml").read_text()
+    assert "SUPERSTORE_POSTGRES_URL" in settings, "the CLI made the team profile's home"
+    assert not (home / "runs.db").exists() and not list(home.glob("**/*.db")), "no SQLite"
+    first = data_versions(home)
+    assert len(first) == ASSETS
+    stored = _stored_keys(team.env["SUPERSTORE_STORAGE"])
+    assert "report/report.html" in stored
+    assert f"tables/versions/orders_clean/{first['orders_clean']}.parquet" in stored
+    assert f"models/versions/random_forest/{first['random_forest']}.pkl" in stored
+
+    shutil.copyfile(BUNDLED_MODIFIED, team.dataset)
+    swapped = _timed(team, "superstore", "materialize", "--stale", home=home)
+    modified = data_versions(home)
+    assert modified["orders_raw"] != first["orders_raw"]
+    assert "Computed (0)" not in swapped.stdout
+
+    shutil.copyfile(BUNDLED, team.dataset)
+    back = _timed(team, "superstore", "materialize", "--stale", home=home)
+    assert "Computed (0)" in back.stdout, back.stdout
+    assert f"Reused ({ASSETS}) from run" in back.stdout, back.stdout
+    assert data_versions(home) == first
+
+    status = team.run("superstore", "status", home=home)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.count(" fresh") == ASSETS, status.stdout  # checked against S3
+
+    history = json.loads(team.run("superstore", "history", "--json", home=home).stdout)
+    assert [run["status"] for run in history] == ["SUCCESS"] * 3
+    newest, _, oldest = history
+    assert (len(newest["computed"]), len(newest["reused"])) == (0, ASSETS)
+    assert len(oldest["computed"]) == ASSETS
+    compared = team.run("superstore", "diff", "previous", "latest", "--json", home=home)
+    assert compared.returncode == 0, compared.stderr
+    difference = json.loads(compared.stdout)
+    assert difference["dataset"]["changed"], "the modified file's edited rows"
+
+    # Two runs at once on the same instance, cluster and bucket, through Dagster's own CLI
+    # (not serialised by `superstore materialize`'s lock): both finish, and reuse every output.
+    command = [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
+    env.update(team.env, DAGSTER_HOME=str(home))
+    both = [
+        subprocess.Popen(
+            [*command, "--select", "*"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=600)[0] for process in both]
+    assert [process.returncode for process in both] == [0, 0], outputs
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 5
+        assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
+        records = [instance.get_run_record_by_id(run.run_id) for run in runs[:2]]
+        started = max(record.start_time for record in records)
+        ended = min(record.end_time for record in records)
+        assert started < ended, "the two runs overlapped in time"
+    assert data_versions(home) == first
+
+    # The same file under the local profile: SQLite, the in-process executor, a folder.
+    local_home = tmp_path / "local_home"
+    local = _timed(
+        team,
+        "superstore",
+        "materialize",
+        home=local_home,
+        SUPERSTORE_PROFILE="local",
+        SUPERSTORE_STORAGE=str(tmp_path / "local_storage"),
+    )
+    assert f"Computed ({ASSETS})" in local.stdout
+    assert data_versions(local_home) == first
+
+
+@pytest.mark.slow
+def test_one_superstore_materialize_at_a_time_per_postgres_database(team: Team):
+    from superstore_assets.engine.locking import exclusive_in_postgres
+
+    waited: list[str] = []
+    acquired = threading.Event()
+
+    def second() -> None:
+        with exclusive_in_postgres(team.postgres_url, wait_message=waited.append):
+            acquired.set()
+
+    with exclusive_in_postgres(team.postgres_url):
+        contender = threading.Thread(target=second)
+        contender.start()
+        time.sleep(1)
+        assert not acquired.is_set(), "the second got the lock while the first held it"
+    contender.join(timeout=30)
+    assert acquired.is_set()
+    assert waited == [f"superstore materialize pid {os.getpid()} on {os.uname().nodename}"]
+
+
+def test_unknown_profile_is_refused(monkeypatch):
+    from superstore_assets.assets.definitions import make_definitions
+
+    monkeypatch.setenv("SUPERSTORE_PROFILE", "cloud")
+    with pytest.raises(ProfileError, match="use one of local, team"):
+        make_definitions(dataset=str(BUNDLED), storage="/tmp/x")
+
+
+def test_the_cli_names_the_setting_to_fix(monkeypatch, tmp_path, capsys):
+    from superstore_assets.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SUPERSTORE_PROFILE", "team")
+    monkeypatch.delenv("SUPERSTORE_POSTGRES_URL", raising=False)
+    assert main(["status"]) == 2
+    message = capsys.readouterr().err
+    assert "set SUPERSTORE_POSTGRES_URL=postgresql+psycopg2://" in message
+    assert not (tmp_path / "home").exists(), "no home made for a profile that cannot run"
+    monkeypatch.setenv("SUPERSTORE_POSTGRES_URL", "postgresql://u@db/dagster")
+    assert main(["status"]) == 2
+    assert "must start with postgresql+psycopg2://" in capsys.readouterr().err
+
+
+def test_team_profile_refuses_a_local_folder(monkeypatch, tmp_path):
+    from superstore_assets.assets.definitions import make_definitions
+
+    monkeypatch.setenv("SUPERSTORE_PROFILE", "team")
+    with pytest.raises(ProfileError, match="SUPERSTORE_STORAGE=s3://bucket/prefix"):
+        make_definitions(dataset=str(BUNDLED), storage=str(tmp_path))
+
+
+def test_team_profile_runs_on_dask_with_resources_in_run_config(monkeypatch):
+    from superstore_assets.assets.definitions import make_definitions, resource_run_config
+
+    monkeypatch.setenv("SUPERSTORE_PROFILE", "team")
+    monkeypatch.setenv("SUPERSTORE_DASK_ADDRESS", "tcp://127.0.0.1:8786")
+    definitions = make_definitions(dataset=str(BUNDLED), storage="s3://bucket/prefix")
+    job = definitions.resolve_job_def("superstore_pipeline")
+    assert job.executor_def.name == "dask"
+    config = resource_run_config(str(BUNDLED), "s3://bucket/prefix", False)["resources"]
+    assert config["dataset"]["config"]["path"] == str(BUNDLED)
+    assert {c["config"]["root"] for k, c in config.items() if k != "dataset"} == {
+        "s3://bucket/prefix"
+    }
+    assert AssetKey("report") in job.asset_layer.asset_graph.get_all_asset_keys()
