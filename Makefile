@@ -16,7 +16,7 @@ export DAGSTER_HOME
 
 help:
 	@echo "make run     materialize what is stale or missing on the bundled dataset"
-	@echo "make test    lint, format check and the whole test suite"
+	@echo "make test    lint, format check, import contracts and the whole test suite"
 	@echo "make ui      the Dagster UI on http://$(HOST):$(PORT)"
 	@echo "make data    regenerate data/superstore.csv and data/superstore_modified.csv"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
@@ -43,6 +43,7 @@ test: lint
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
@@ -71,4 +72,4 @@ bench-scale: $(BIN)/.installed
 	$(BIN)/python bench/scale.py --max-rows $(BENCH_MAX_ROWS) --data $(BENCH_DATA)
 
 clean:
-	rm -rf $(VENV) storage .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) storage .pytest_cache .ruff_cache .import_linter_cache .hypothesis *.egg-info

@@ -288,7 +288,7 @@ def run_breakdown(home: Path) -> dict:
     (compute_seconds), and how many assets it computed and reused."""
     from dagster import DagsterInstance
 
-    from superstore_assets.engine.reuse import REUSED_FROM_RUN
+    from superstore_assets.engine.freshness import REUSED_FROM_RUN
 
     with DagsterInstance.from_config(str(home)) as instance:
         records = instance.get_run_records(limit=1)

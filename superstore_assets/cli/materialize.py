@@ -43,10 +43,9 @@ def materialize(args: argparse.Namespace) -> int:
         print(f"Nothing is stale: 0 computed, 0 reused, {kept['assets']} untouched.")
         return 0
     from superstore_assets.engine.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
-    from superstore_assets.engine.freshness import not_fresh, resolve
+    from superstore_assets.engine.freshness import RECOMPUTE_TAG, not_fresh, resolve
     from superstore_assets.engine.locking import locked_instance
     from superstore_assets.engine.project import storage_path
-    from superstore_assets.engine.reuse import RECOMPUTE_TAG
 
     dataset = dataset_resource()
     storage = storage_path()
@@ -131,7 +130,7 @@ def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: st
 def print_summary(result, every: list, selection: list) -> None:
     """What the run computed, reused (by the run that computed it) and left, its checks, and
     the failure of each step that failed."""
-    from superstore_assets.engine.reuse import REUSED_FROM_RUN
+    from superstore_assets.engine.freshness import REUSED_FROM_RUN
 
     computed: list[str] = []
     reused: dict[str, list[str]] = {}  # by the run that computed them

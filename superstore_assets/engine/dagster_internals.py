@@ -1,17 +1,107 @@
-"""The only Dagster internals the project uses, in one place, each pinned by a test.
+"""Every private Dagster API the project uses, and only here; each pinned by a test.
 
-If a Dagster upgrade moves one of these, `superstore_assets_tests/test_dagster_internals.py`
-fails and names it.
+Nothing else in the package imports `dagster._…` or touches a private attribute of Dagster's
+objects. Each name below is what the engine relies on, and
+`superstore_assets_tests/engine/test_dagster_internals.py` checks the behaviour relied on
+(not merely that the name exists), so a Dagster upgrade that moves or changes one fails a test
+that names it. Where a public API serves, it is used instead.
+
+What for:
+- the local executor (executor.py) is Dagster's in-process executor with the model steps
+  forked: it reuses Dagster's run loop (ExecuteRunWithPlanIterable, PlanExecutionContextManager),
+  its step events (step_events), hooks (run_hooks) and captured logs (capture_step_logs), and
+  hands events between processes with Dagster's own serialisation;
+- the event log (eventlog.py) is Dagster's SQLite event log with its connections kept open;
+- reuse compares with the input versions a step reads as Dagster will record them
+  (input_data_versions), and orders_raw makes a step re-read its input's version after
+  recording a new observation (refresh_input_version);
+- `superstore materialize` tags runs and fails the runs a killed process left open;
+- the team profile's dagster.yaml names NoOpComputeLogManager through this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from dagster import AssetExecutionContext, AssetKey, OpExecutionContext
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
+from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.api import ExecuteRunWithPlanIterable
+from dagster._core.execution.compute_logs import create_compute_log_file_key
+from dagster._core.execution.context.system import (
+    PlanExecutionContext,
+    PlanOrchestrationContext,
+    StepExecutionContext,
+)
+from dagster._core.execution.context_creation_job import PlanExecutionContextManager
+from dagster._core.execution.plan.execute_plan import _trigger_hook, dagster_event_sequence_for_step
+from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.execution.retries import RetryMode
+from dagster._core.executor.base import Executor
+from dagster._core.executor.in_process import InProcessExecutor
+from dagster._core.executor.init import InitExecutorContext
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+from dagster._serdes import ConfigurableClassData, deserialize_value, serialize_value
 
-# The tag under which Dagster stores an event's data version (not exported by Dagster).
-DATA_VERSION_TAG = "dagster/data_version"
+__all__ = [
+    "DATA_VERSION_TAG",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "ConfigurableClassData",
+    "DagsterEvent",
+    "EngineEventData",
+    "ExecuteRunWithPlanIterable",
+    "ExecutionPlan",
+    "Executor",
+    "InProcessExecutor",
+    "InitExecutorContext",
+    "NoOpComputeLogManager",
+    "PlanExecutionContext",
+    "PlanExecutionContextManager",
+    "PlanOrchestrationContext",
+    "RetryMode",
+    "SqliteEventLogStorage",
+    "deserialize_value",
+    "serialize_value",
+]
+
+
+def step_events(step_context: StepExecutionContext) -> Iterator[DagsterEvent]:
+    """Run one step and yield its events, as Dagster's in-process loop does."""
+    return dagster_event_sequence_for_step(step_context)
+
+
+def run_hooks(step_context: StepExecutionContext, events: list[DagsterEvent]):
+    """Run the step's success/failure hooks on its events, as Dagster's loop does after a step."""
+    return _trigger_hook(step_context, events)
+
+
+def capture_step_logs(
+    job_context: PlanExecutionContext, step_keys: list[str], stack
+) -> DagsterEvent:
+    """Capture the run's stdout and stderr for `step_keys` in the compute-log manager (entered
+    on `stack`) and return the event that tells the UI where the logs are."""
+    manager = job_context.instance.compute_log_manager
+    log_key = manager.build_log_key_for_run(job_context.run_id, create_compute_log_file_key())
+    log_context = stack.enter_context(manager.capture_logs(log_key))
+    return DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+
+
+# The parent's SQLite engines, kept referenced (never used or closed) in a forked child.
+_INHERITED: list = []
+
+
+def forget_connections(instance) -> None:
+    """In a forked child: let the event log open connections of its own. The parent's open
+    SQLite connections are not this process's to use or close, so they are kept, untouched,
+    until the child ends with os._exit."""
+    engines = getattr(instance.event_log_storage, "_engines", None)
+    if engines:
+        _INHERITED.append(dict(engines))
+        engines.clear()
 
 
 def refresh_input_version(context: AssetExecutionContext, key: AssetKey) -> None:
@@ -21,8 +111,7 @@ def refresh_input_version(context: AssetExecutionContext, key: AssetKey) -> None
     lineage. A step that records a new observation of its input itself (see orders_raw) calls
     this so that the lineage names that observation, not the one before it.
     """
-    step = context.op_execution_context._step_execution_context
-    step.wipe_input_asset_version_info(key)
+    _step_context(context).wipe_input_asset_version_info(key)
 
 
 def tag_run(context: AssetExecutionContext | OpExecutionContext, tags: Mapping[str, str]) -> None:
@@ -40,7 +129,7 @@ def input_data_versions(context: AssetExecutionContext) -> dict[AssetKey, str]:
     Dagster reads them when the step starts (the latest materialization, or observation for a
     source) and writes them to the materialization's tags; reuse compares against the same.
     """
-    step = context.op_execution_context._step_execution_context
+    step = _step_context(context)
     versions = {}
     for dep in context.assets_def.specs_by_key[context.asset_key].deps:
         key = dep.asset_key
@@ -87,3 +176,7 @@ def fail_abandoned_runs(instance) -> list[str]:
         )
         failed.append(run.run_id)
     return failed
+
+
+def _step_context(context: AssetExecutionContext) -> StepExecutionContext:
+    return context.op_execution_context._step_execution_context

@@ -22,13 +22,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from dagster import Field, StringSource
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    SQLITE_BUSY_TIMEOUT_SECONDS,
-    SqliteEventLogStorage,
-)
-from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
+
+from superstore_assets.engine.dagster_internals import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    ConfigurableClassData,
+    SqliteEventLogStorage,
+)
 
 # Engines kept open at once: a run writes to its own file and the index; the web server reads
 # many runs' files, and each open engine holds a file descriptor.

@@ -9,9 +9,9 @@ the run's process goes on with the short steps. A child starts with everything a
 and loaded, so it costs milliseconds; it writes its events to the run record itself, as a step
 in any executor does, and hands them back when it ends, so that the run goes on exactly as if
 the step had run in the run's process. A step's outputs do not depend on where it ran (tested).
-A tagged step whose inputs were restored from an earlier run in this one, or are as they were
-at its last materialization, stays in the run's process: it will restore its own output in
-milliseconds, less than a fork costs.
+A tagged step that will restore its output (asked of the freshness rule, freshness.py, with
+the input versions the step will see) stays in the run's process: that takes milliseconds,
+less than a fork costs.
 
 Two steps at a time hold two steps' data, so this happens only while the dataset file is under
 PARALLEL_MAX_DATASET_BYTES and no table of more than memory.ROWS_KEPT lines has been met;
@@ -31,24 +31,29 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from dagster import AssetKey, executor
-from dagster._core.events import DagsterEvent, EngineEventData
-from dagster._core.execution.api import ExecuteRunWithPlanIterable
-from dagster._core.execution.compute_logs import create_compute_log_file_key
-from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
-from dagster._core.execution.context_creation_job import PlanExecutionContextManager
-from dagster._core.execution.plan.execute_plan import (
-    _trigger_hook,
-    dagster_event_sequence_for_step,
-)
-from dagster._core.execution.plan.plan import ExecutionPlan
-from dagster._core.execution.retries import RetryMode
-from dagster._core.executor.base import Executor
-from dagster._core.executor.in_process import InProcessExecutor
-from dagster._core.executor.init import InitExecutorContext
-from dagster._serdes import deserialize_value, serialize_value
 
+from superstore_assets.engine.dagster_internals import (
+    DATA_VERSION_TAG,
+    DagsterEvent,
+    EngineEventData,
+    ExecuteRunWithPlanIterable,
+    ExecutionPlan,
+    Executor,
+    InitExecutorContext,
+    InProcessExecutor,
+    PlanExecutionContext,
+    PlanExecutionContextManager,
+    PlanOrchestrationContext,
+    RetryMode,
+    capture_step_logs,
+    deserialize_value,
+    forget_connections,
+    run_hooks,
+    serialize_value,
+    step_events,
+)
+from superstore_assets.engine.freshness import node_of, will_restore
 from superstore_assets.engine.memory import large_table_seen
-from superstore_assets.engine.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN
 
 # On the steps worth a process of their own: seconds of scikit-learn, little data. Its value is
 # "true", or "module:function" to call in the run's process before the step is forked.
@@ -130,27 +135,14 @@ def _run_in_child(step_context, events: Path) -> None:
     try:
         # The parent's open SQLite connections are not this process's to use or close: new ones
         # are opened, and the inherited ones are kept, untouched, until os._exit.
-        _forget_connections(step_context.instance)
-        produced = [serialize_value(e) for e in dagster_event_sequence_for_step(step_context)]
+        forget_connections(step_context.instance)
+        produced = [serialize_value(e) for e in step_events(step_context)]
         partial = events.with_suffix(".partial")
         partial.write_text("".join(line + "\n" for line in produced), encoding="utf-8")
         partial.rename(events)
         code = 0
     finally:
         os._exit(code)
-
-
-_INHERITED: list = []
-_DATA_VERSION = "dagster/data_version"
-_INPUT_VERSION = "dagster/input_data_version/"
-
-
-def _forget_connections(instance) -> None:
-    event_log = instance.event_log_storage
-    engines = getattr(event_log, "_engines", None)
-    if engines:
-        _INHERITED.append(dict(engines))
-        engines.clear()
 
 
 _PREPARED: set[str] = set()
@@ -183,7 +175,6 @@ def _execution_iterator(
     """Dagster's in-process step loop (execute_plan.inner_plan_execution_iterator), with each
     step tagged PARALLEL_TAG forked off, up to PARALLEL_STEPS at once, unless it will only
     restore its output."""
-    compute_log_manager = job_context.instance.compute_log_manager
     step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="superstore-steps-")))
@@ -193,11 +184,7 @@ def _execution_iterator(
                 step_dependency_config=job_context.step_dependency_config,
             )
         )
-        log_key = compute_log_manager.build_log_key_for_run(
-            job_context.run_id, create_compute_log_file_key()
-        )
-        log_context = stack.enter_context(compute_log_manager.capture_logs(log_key))
-        yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+        yield capture_step_logs(job_context, step_keys, stack)
 
         parallel = _parallel_allowed(job_context)
         children: list[_Child] = []
@@ -205,15 +192,13 @@ def _execution_iterator(
         queued: list = []  # steps claimed, in Dagster's order, not yet started
         made: dict[AssetKey, str] = {}  # data versions materialized in this run
         here_keys: set[str] = set()  # tagged steps kept in this process
-        restored: set[AssetKey] = set()  # assets this run restored from an earlier one
-        recompute = job_context.dagster_run.tags.get(RECOMPUTE_TAG) == "true"  # no restoring
         while not active.is_complete:
             queued.extend(active.get_steps_to_execute())
             ended = [(c, c.wait(block=False)) for c in children]
             ended = [(c, events) for c, events in ended if events is not None]
             for child, events in ended:
                 children.remove(child)
-                yield from _finish(job_context, active, child.step_context, events, made, restored)
+                yield from _finish(job_context, active, child.step_context, events, made)
             if ended:
                 continue  # what they made may have readied other steps
             if parallel:  # tagged steps into children while there is room
@@ -222,9 +207,7 @@ def _execution_iterator(
                 ]:
                     if len(children) >= PARALLEL_STEPS:
                         break
-                    if not recompute and _inputs_unchanged(
-                        job_context.instance, step, made, restored
-                    ):
+                    if _will_restore(job_context, step, made):
                         here_keys.add(step.key)  # it will restore its output: milliseconds
                         continue
                     queued.remove(step)
@@ -246,13 +229,11 @@ def _execution_iterator(
             queued.remove(step)
             step_context = job_context.for_step(step, active.get_known_state())
             events = []
-            for event in dagster_event_sequence_for_step(step_context):
+            for event in step_events(step_context):
                 events.append(event)
                 yield event
                 active.handle_event(event)
-            yield from _finish(
-                job_context, active, step_context, events, made, restored, handled=True
-            )
+            yield from _finish(job_context, active, step_context, events, made, handled=True)
 
 
 def _stop(children: list[_Child]) -> None:
@@ -262,33 +243,28 @@ def _stop(children: list[_Child]) -> None:
             os.waitpid(child.pid, 0)
 
 
-def _inputs_unchanged(instance, step, made: dict[AssetKey, str], restored: set[AssetKey]) -> bool:
-    """Whether every input of the step's asset was restored from an earlier run in this one, or
-    has the data version it had when the asset was last materialized. Such a step will most
-    likely restore its own earlier output (versioned_asset's reuse), in milliseconds, where a
-    fork would cost more. (Each step here is one asset, named as it is.)"""
-    event = instance.get_latest_materialization_event(AssetKey(step.key))
-    if event is None:
-        return False
-    inputs = {
-        AssetKey.from_user_string(tag.removeprefix(_INPUT_VERSION)): version
-        for tag, version in (event.tags or {}).items()
-        if tag.startswith(_INPUT_VERSION)
-    }
-    for key, version in inputs.items():
-        if key in restored:  # restored in this run: so is this step, very likely (swapped back)
-            continue
-        current = made.get(key)
-        if current is None:  # not made in this run: its latest materialization or observation
-            record = instance.get_latest_data_version_record(key)
+def _will_restore(job_context: PlanExecutionContext, step, made: dict[AssetKey, str]) -> bool:
+    """Whether the step's asset will restore an earlier output (the freshness rule, asked with
+    the input versions the step will see: made in this run, else the latest recorded). Such a
+    step takes milliseconds, less than a fork. (Each step here is one asset, named as it is.)"""
+    key = AssetKey(step.key)
+    assets_def = job_context.job_def.asset_layer.get(key).assets_def
+    resources = job_context.scoped_resources_builder.resource_instance_dict
+    node = node_of(assets_def, key, resources)
+    instance = job_context.instance
+    inputs = {}
+    for parent in node.parents:
+        version = made.get(parent)
+        if version is None:  # not made in this run: its latest materialization or observation
+            record = instance.get_latest_data_version_record(parent)
             tags = record.event_log_entry.tags if record is not None else None
-            current = (tags or {}).get(_DATA_VERSION)
-        if current != version:
-            return False
-    return bool(inputs)
+            version = (tags or {}).get(DATA_VERSION_TAG)
+        if version is not None:
+            inputs[parent] = version
+    return will_restore(instance, node, inputs, job_context.dagster_run.tags)
 
 
-def _finish(job_context, active, step_context, events, made, restored, handled=False):
+def _finish(job_context, active, step_context, events, made, handled=False):
     """What the in-process loop does after a step: its events handled, the step checked to have
     ended, skips worked out, hooks run; and the data versions it materialized noted."""
     for event in events:
@@ -297,12 +273,10 @@ def _finish(job_context, active, step_context, events, made, restored, handled=F
             active.handle_event(event)
         if event.is_step_materialization:
             materialization = event.step_materialization_data.materialization
-            if materialization.tags and _DATA_VERSION in materialization.tags:
-                made[materialization.asset_key] = materialization.tags[_DATA_VERSION]
-            if REUSED_FROM_RUN in materialization.metadata:
-                restored.add(materialization.asset_key)
+            if materialization.tags and DATA_VERSION_TAG in materialization.tags:
+                made[materialization.asset_key] = materialization.tags[DATA_VERSION_TAG]
     active.verify_complete(job_context, step_context.step.key)
     for event in active.plan_events_iterator(job_context):
         events.append(event)
         yield event
-    yield from _trigger_hook(step_context, events)
+    yield from run_hooks(step_context, events)

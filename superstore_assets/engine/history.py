@@ -12,9 +12,9 @@ import pandas as pd
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
 from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
+from superstore_assets.engine.freshness import REUSED_FROM_RUN
 from superstore_assets.engine.hashing import short
 from superstore_assets.engine.provenance import TAG_PREFIX
-from superstore_assets.engine.reuse import REUSED_FROM_RUN
 from superstore_assets.pipeline import config
 
 REPORTED_METRICS = ("f1", "roc_auc")

@@ -4,9 +4,10 @@
 and settings the function reaches (superstore_assets.engine.codeversion), and at run time:
 
 1. reads the data versions of the asset's inputs, as Dagster will record them;
-2. looks for an earlier materialization with the same code version and input versions whose
-   stored output is intact (superstore_assets.engine.reuse); if there is one, restores it, with
-   `reused_from_run` in the metadata, and computes nothing;
+2. asks the freshness rule (freshness.find_prior) for an earlier materialization that stands
+   for the asset now (same code version, input versions and settings, its stored output
+   intact); if there is one, restores it, with `reused_from_run` in the metadata, and computes
+   nothing;
 3. otherwise calls the function, encodes the value, and returns it with the SHA-256 of its
    bytes as the data version, so that an unchanged result cuts off everything below it.
 
@@ -37,11 +38,17 @@ from dagster import (
 from superstore_assets.engine.codecs import decode
 from superstore_assets.engine.codeversion import code_components, code_version
 from superstore_assets.engine.dagster_internals import input_data_versions
+from superstore_assets.engine.freshness import (
+    CODE_COMPONENTS,
+    REUSED_FROM_RUN,
+    SETTINGS,
+    find_prior,
+    node_of,
+    reuse_allowed,
+)
 from superstore_assets.engine.io_manager import COLUMNS, LAZY_INPUTS_TAG, Pending, Stored
 from superstore_assets.engine.lineage import DATASET_SHA256
 from superstore_assets.engine.memory import release_memory
-from superstore_assets.engine.reuse import RECOMPUTE_TAG, REUSED_FROM_RUN, SETTINGS, find_prior
-from superstore_assets.engine.version_store import VersionStore
 
 IO_MANAGERS = {
     "table": "io_manager",
@@ -50,7 +57,6 @@ IO_MANAGERS = {
     "model": "model_io_manager",
     "html": "report_io_manager",
 }
-CODE_COMPONENTS = "code_components"
 # Metadata that describes one storing of an output, not the output: never copied on reuse.
 _PER_RUN_METADATA = {"compute_seconds", DATASET_SHA256}
 
@@ -131,19 +137,11 @@ def versioned_asset(
             release_memory()  # what an earlier step of millions of rows left behind
             started = time.perf_counter()
             noted = dict(_call(prepare, context, inputs) or {}) if prepare is not None else {}
-            settings = _settings(inputs)
+            node = node_of(context.assets_def, context.asset_key, _resources(context), components)
             value = None
             prior = None
-            if context.run.tags.get(RECOMPUTE_TAG) != "true":
-                store = VersionStore(_base_path(context, kind), kind)
-                prior = find_prior(
-                    context.instance,
-                    context.asset_key,
-                    version,
-                    input_data_versions(context),
-                    lambda v: store.is_intact(name, v),
-                    settings,
-                )
+            if reuse_allowed(context.run.tags):
+                prior = find_prior(context.instance, node, input_data_versions(context))
             if prior is not None:
                 metadata = {k: v for k, v in prior.metadata.items() if k not in _PER_RUN_METADATA}
                 # The run that computed it, however many reuses ago.
@@ -152,7 +150,7 @@ def versioned_asset(
                 metadata[REUSED_FROM_RUN] = origin
                 stored = Stored(version=prior.version, reused_from_run=origin)
                 if checks is not None:
-                    value = decode(kind, store.verified(name, prior.version))
+                    value = decode(kind, node.store.verified(name, prior.version))
             else:
                 loaded = {k: v.load() if isinstance(v, Pending) else v for k, v in inputs.items()}
                 result = _call(function, context, loaded)
@@ -173,7 +171,7 @@ def versioned_asset(
                 round(time.perf_counter() - started, 3)
             )
             metadata[CODE_COMPONENTS] = MetadataValue.json(components)
-            metadata[SETTINGS] = MetadataValue.json(settings)
+            metadata[SETTINGS] = MetadataValue.json(dict(node.settings))
             yield Output(stored, data_version=DataVersion(stored.version), metadata=metadata)
             if checks is not None:
                 yield from checks(value)
@@ -211,18 +209,7 @@ def _is_resource(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, ConfigurableResource)
 
 
-def _settings(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Run-time settings that change an output, from the resources the asset uses (the dataset's
-    date format, say): part of what must match for an earlier output to be reused."""
-    found = {}
-    for name, value in sorted(inputs.items()):
-        declare = getattr(value, "output_settings", None)
-        if callable(declare):
-            found.update({f"{name}.{k}": v for k, v in declare().items()})
-    return found
-
-
-def _base_path(context: AssetExecutionContext, kind: str) -> str:
-    """The folder of the IO manager that stores this kind of output."""
-    manager = getattr(context.resources, IO_MANAGERS[kind])
-    return manager.base_path
+def _resources(context: AssetExecutionContext) -> dict[str, Any]:
+    """The resources the asset uses, by key (its IO manager among them)."""
+    keys = context.assets_def.required_resource_keys
+    return {key: getattr(context.resources, key) for key in keys}
