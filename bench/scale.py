@@ -24,12 +24,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # this checkout's package and bench/, not an installed copy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, not an installed copy
 
-from bench.measure import Sample, measure  # noqa: E402
-from bench.run import Workbench, machine, run_breakdown, superstore  # noqa: E402
-from superstore_assets.cli.generate import ROWS  # noqa: E402
+from bench import ROOT
+from bench.measure import Sample
+from bench.provenance import machine
+from bench.readings import run_breakdown
+from bench.workbench import Workbench, cell_timings, in_turn
+from superstore_assets.cli.generate import ROWS
 
 DATA = ROOT / "bench" / "data"
 MULTIPLES = (10, 100, 1000)
@@ -71,28 +73,23 @@ def run_size(
     samples: dict[str, list[Sample]] = {"pipeline": [], "notebook": []}
     breakdowns, cells = [], []
     for number in range(runs):
-        folder = bench.fresh(f"{rows}-pipeline")
-        pipeline = (superstore("materialize", "--all", dataset=dataset), ROOT, folder)
-        notebook, timings = bench.notebook(dataset)
-        order = ["pipeline", "notebook"] if number % 2 == 0 else ["notebook", "pipeline"]
-        for side in order:
-            if side == "pipeline":
-                command, cwd, where = pipeline
-                env, log = bench.workspace(where, dataset), where / "pipeline.log"
-            else:
-                command, cwd, env = notebook.command, notebook.cwd, notebook.env
-                log = timings.parent / "notebook.log"
-            sample = measure(command, cwd, env, log, timeout=timeout, max_mb=max_mb)
-            samples[side].append(sample)
+        sides = {
+            "pipeline": bench.cold(f"{rows}-pipeline", dataset),
+            "notebook": bench.notebook(dataset),
+        }
+        for name in in_turn(number, list(sides)):
+            side = sides[name]
+            sample = side.timed(side.folder / f"{name}.log", timeout=timeout, max_mb=max_mb)
+            samples[name].append(sample)
             print(
-                f"{rows:>10,} {side:8} {sample.seconds:8.1f} s {sample.peak_mb:8.0f} MB  "
+                f"{rows:>10,} {name:8} {sample.seconds:8.1f} s {sample.peak_mb:8.0f} MB  "
                 f"{outcome(sample)}",
                 flush=True,
             )
-            if side == "pipeline" and sample.returncode == 0:
-                breakdowns.append(run_breakdown(folder / "dagster_home"))
-            if side == "notebook" and timings.exists():
-                cells.append(json.loads(timings.read_text()))
+            if name == "pipeline" and sample.returncode == 0:
+                breakdowns.append(run_breakdown(side.home))
+            if name == "notebook" and (timings := cell_timings(side)):
+                cells.append(timings)
     return {
         "rows": rows,
         "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
