@@ -7,10 +7,16 @@ import hashlib
 import os
 import platform
 import re
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from bench import ROOT
+
+
+def now() -> str:
+    """The time of measuring, as the results print it."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def machine() -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import statistics
 from pathlib import Path
 
 
@@ -54,3 +55,9 @@ def run_breakdown(home: Path) -> dict:
             "reused": reused,
             "assets": assets,
         }
+
+
+def median_of(breakdowns: list[dict], key: str) -> float | None:
+    """The median of one figure of several runs' breakdowns (None if none has it)."""
+    values = [b[key] for b in breakdowns if key in b]
+    return round(statistics.median(values), 2) if values else None

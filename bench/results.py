@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
+
+
+def write_results(out: Path, name: str, results: dict, markdown: str) -> None:
+    """`name`.json (every figure) and `name`.md (the table) in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"{name}.md").write_text(markdown)
 
 
 def format_markdown(results: dict) -> str:

@@ -16,7 +16,6 @@ Writes results.md, results.json and results.html (a plotly chart) to --out (defa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, n
 
 from bench import ROOT
 from bench.provenance import machine
-from bench.results import format_markdown, write_chart
+from bench.results import format_markdown, write_chart, write_results
 from bench.rounds import Round, run_round
 from bench.stories import SCENARIOS, prepare_files
 from bench.summary import session_results
@@ -120,11 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     results = session_results(args, bench, measured, note, where)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "results.md").write_text(format_markdown(results))
+    markdown = format_markdown(results)
+    write_results(args.out, "results", results, markdown)
     write_chart(results, args.out / "results.html")
-    print(f"\n{format_markdown(results)}")
+    print(f"\n{markdown}")
     print(f"Took {time.perf_counter() - started:.0f} s; wrote {args.out / 'results.md'}")
     missed = [s["name"] for s in results["scenarios"] if not s["passed"]]
     return 3 if args.check and missed else 0

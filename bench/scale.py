@@ -21,15 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, not an installed copy
 
 from bench import ROOT
 from bench.measure import Sample
-from bench.provenance import machine
-from bench.readings import run_breakdown
+from bench.provenance import machine, now
+from bench.readings import median_of, run_breakdown
+from bench.results import write_results
 from bench.workbench import Workbench, cell_timings, in_turn
 from superstore_assets.cli.generate import ROWS
 
@@ -92,7 +92,7 @@ def run_size(
                 cells.append(timings)
     return {
         "rows": rows,
-        "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "measured": now(),
         "load_after": round(os.getloadavg()[0], 2),
         "commit": commit,
         "file": str(dataset),
@@ -114,11 +114,6 @@ def summary(samples: list[Sample]) -> dict:
         "peak_mb": round(max(s.peak_mb for s in samples)),
         "samples": [s.to_json() for s in samples],
     }
-
-
-def median_of(breakdowns: list[dict], key: str) -> float | None:
-    values = [b[key] for b in breakdowns if key in b]
-    return round(statistics.median(values), 2) if values else None
 
 
 def slowest(breakdowns: list[dict], count: int = 6) -> list[tuple[str, float]]:
@@ -216,12 +211,6 @@ def targets(sizes: list[dict]) -> list[str]:
     return lines
 
 
-def write(results: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scale_results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "scale_results.md").write_text(format_markdown(results))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -245,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     results = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": now(),
         "runs": args.runs,
         "machine": machine(),
         "load_before": os.getloadavg()[0],
@@ -272,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             size = run_size(rows, dataset, bench, args.runs, args.timeout, args.max_mb, commit)
             results["sizes"].append(size)
             results["load_after"] = os.getloadavg()[0]
-            write(results, args.out)  # after every size: an interrupted session keeps the rest
+            # After every size: an interrupted session keeps the rest.
+            write_results(args.out, "scale_results", results, format_markdown(results))
     print(f"\n{format_markdown(results)}")
     return 0
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from bench.measure import Sample
-from bench.provenance import describe_dataset
+from bench.provenance import describe_dataset, now
+from bench.readings import median_of
 from bench.rounds import Round
 from bench.stories import SCENARIOS
 from bench.workbench import Workbench
@@ -54,7 +54,7 @@ def session_results(
         )
         did = sorted({r.pipeline_did for r in rounds if r.pipeline_did})
         breakdown = {
-            key: round(statistics.median(r.breakdown[key] for r in rounds), 2)
+            key: median_of([r.breakdown for r in rounds], key)
             for key in ("run_seconds", "asset_compute_seconds")
             if key in (rounds[0].breakdown or {})
         }
@@ -88,7 +88,7 @@ def session_results(
             }
         )
     return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": now(),
         "runs": args.runs,
         "warmup": args.warmup,
         "machine": where,
