@@ -67,28 +67,27 @@ class _TreePeak(threading.Thread):
         return self.peak
 
 
-def _tree_rss(pid: int) -> int:
+def _tree(pid: int) -> list[psutil.Process]:
+    """The process and every process it started, its descendants first ([] once it is gone).
+    Followed by parentage, not by process group: a notebook's kernel has a session of its own."""
     try:
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
+        return [*root.children(recursive=True), root]
     except psutil.Error:
-        return 0
+        return []
+
+
+def _tree_rss(pid: int) -> int:
     total = 0
-    for process in processes:
+    for process in _tree(pid):
         with contextlib.suppress(psutil.Error):  # ended between the listing and the read
             total += process.memory_info().rss
     return total
 
 
 def _kill_tree(pid: int) -> None:
-    """End the process and every process it started (a notebook's kernel has a session of
-    its own, so a process group would miss it)."""
-    try:
-        root = psutil.Process(pid)
-        processes = [*root.children(recursive=True), root]
-    except psutil.Error:
-        return
-    for process in processes:
+    """End the process and every process it started, the descendants first."""
+    for process in _tree(pid):
         with contextlib.suppress(psutil.Error):
             process.kill()
 

@@ -21,15 +21,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # this checkout's package and bench/, not an installed copy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, not an installed copy
 
-from bench.measure import Sample, measure  # noqa: E402
-from bench.run import Workbench, machine, run_breakdown, superstore  # noqa: E402
-from superstore_assets.cli.generate import ROWS  # noqa: E402
+from bench import ROOT
+from bench.measure import Sample
+from bench.provenance import machine, now
+from bench.readings import median_of, run_breakdown
+from bench.results import write_results
+from bench.workbench import Workbench, cell_timings, in_turn
+from superstore_assets.cli.generate import ROWS
 
 DATA = ROOT / "bench" / "data"
 MULTIPLES = (10, 100, 1000)
@@ -71,31 +73,26 @@ def run_size(
     samples: dict[str, list[Sample]] = {"pipeline": [], "notebook": []}
     breakdowns, cells = [], []
     for number in range(runs):
-        folder = bench.fresh(f"{rows}-pipeline")
-        pipeline = (superstore("materialize", "--all", dataset=dataset), ROOT, folder)
-        notebook, timings = bench.notebook(dataset)
-        order = ["pipeline", "notebook"] if number % 2 == 0 else ["notebook", "pipeline"]
-        for side in order:
-            if side == "pipeline":
-                command, cwd, where = pipeline
-                env, log = bench.workspace(where, dataset), where / "pipeline.log"
-            else:
-                command, cwd, env = notebook.command, notebook.cwd, notebook.env
-                log = timings.parent / "notebook.log"
-            sample = measure(command, cwd, env, log, timeout=timeout, max_mb=max_mb)
-            samples[side].append(sample)
+        sides = {
+            "pipeline": bench.cold(f"{rows}-pipeline", dataset),
+            "notebook": bench.notebook(dataset),
+        }
+        for name in in_turn(number, list(sides)):
+            side = sides[name]
+            sample = side.timed(side.folder / f"{name}.log", timeout=timeout, max_mb=max_mb)
+            samples[name].append(sample)
             print(
-                f"{rows:>10,} {side:8} {sample.seconds:8.1f} s {sample.peak_mb:8.0f} MB  "
+                f"{rows:>10,} {name:8} {sample.seconds:8.1f} s {sample.peak_mb:8.0f} MB  "
                 f"{outcome(sample)}",
                 flush=True,
             )
-            if side == "pipeline" and sample.returncode == 0:
-                breakdowns.append(run_breakdown(folder / "dagster_home"))
-            if side == "notebook" and timings.exists():
-                cells.append(json.loads(timings.read_text()))
+            if name == "pipeline" and sample.returncode == 0:
+                breakdowns.append(run_breakdown(side.home))
+            if name == "notebook" and (timings := cell_timings(side)):
+                cells.append(timings)
     return {
         "rows": rows,
-        "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "measured": now(),
         "load_after": round(os.getloadavg()[0], 2),
         "commit": commit,
         "file": str(dataset),
@@ -117,11 +114,6 @@ def summary(samples: list[Sample]) -> dict:
         "peak_mb": round(max(s.peak_mb for s in samples)),
         "samples": [s.to_json() for s in samples],
     }
-
-
-def median_of(breakdowns: list[dict], key: str) -> float | None:
-    values = [b[key] for b in breakdowns if key in b]
-    return round(statistics.median(values), 2) if values else None
 
 
 def slowest(breakdowns: list[dict], count: int = 6) -> list[tuple[str, float]]:
@@ -219,12 +211,6 @@ def targets(sizes: list[dict]) -> list[str]:
     return lines
 
 
-def write(results: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scale_results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "scale_results.md").write_text(format_markdown(results))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -248,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     results = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": now(),
         "runs": args.runs,
         "machine": machine(),
         "load_before": os.getloadavg()[0],
@@ -275,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             size = run_size(rows, dataset, bench, args.runs, args.timeout, args.max_mb, commit)
             results["sizes"].append(size)
             results["load_after"] = os.getloadavg()[0]
-            write(results, args.out)  # after every size: an interrupted session keeps the rest
+            # After every size: an interrupted session keeps the rest.
+            write_results(args.out, "scale_results", results, format_markdown(results))
     print(f"\n{format_markdown(results)}")
     return 0
 
