@@ -56,10 +56,9 @@ def base_env(**extra: str) -> dict[str, str]:
 
 
 def superstore(*args: str, dataset: Path | None = None) -> list[str]:
-    """The superstore CLI's command line, as this interpreter runs it. Like `-m`, `-c` puts the
-    working folder first on sys.path, so a side run from a copy of the package imports that copy;
-    `-m superstore_assets.cli` no longer runs, now that cli is a package with no __main__."""
-    command = [sys.executable, "-c", "from superstore_assets.cli import run; run()", *args]
+    """The superstore CLI's command line, as this interpreter runs it. `-m` puts the working
+    folder first on sys.path, so a side run from a copy of the package imports that copy."""
+    command = [sys.executable, "-m", "superstore_assets.cli", *args]
     return command + (["--dataset", str(dataset)] if dataset is not None else [])
 
 
