@@ -1,4 +1,4 @@
-# superstore-assets: `make run` materializes every asset, `make test` runs the checks and tests.
+# superstore-assets: `make run` materializes what is stale or missing, `make test` runs the checks and tests.
 # Both create .venv and install the locked dependencies first.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

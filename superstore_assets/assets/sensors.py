@@ -54,7 +54,7 @@ def dataset_changed(context: SensorEvaluationContext, dataset: DatasetResource):
     if recorded == version:
         return SensorResult(skip_reason=f"still version {version[:12]}…", cursor=cursor)
     # A new source version makes every asset below it stale; the run recomputes only what the
-    # change reaches and restores the rest (see assets/base.py).
+    # change reaches and restores the rest (see engine/freshness.py).
     return SensorResult(
         run_requests=[
             RunRequest(tags={"superstore/trigger": f"dataset changed to {version[:12]}"})
