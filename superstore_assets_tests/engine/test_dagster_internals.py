@@ -1,27 +1,84 @@
-"""Each Dagster internal the project leans on, checked against the installed Dagster."""
+"""Each Dagster internal the project leans on (engine/dagster_internals.py), checked by the
+behaviour relied on against the installed Dagster: an upgrade that changes one fails here."""
 
 import hashlib
+import json
+import os
 
-from dagster import AssetKey, DagsterInstance
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    DataVersion,
+    Definitions,
+    HookContext,
+    Output,
+    asset,
+    define_asset_job,
+    execute_job,
+    materialize,
+    reconstructable,
+    success_hook,
+)
 
+from superstore_assets.assets.resources import DatasetResource
 from superstore_assets.engine import dagster_internals
+from superstore_assets.engine.executor import PARALLEL_TAG, local_executor
 from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, run_pipeline
 
 
-def test_data_version_tag_is_dagsters():
-    from dagster._core.definitions.data_version import DATA_VERSION_TAG
-
-    assert dagster_internals.DATA_VERSION_TAG == DATA_VERSION_TAG
-
-
-def test_step_context_can_forget_an_input_version():
-    from dagster._core.execution.context.system import StepExecutionContext
-
-    assert callable(StepExecutionContext.wipe_input_asset_version_info)
+@asset
+def versioned() -> Output[int]:
+    return Output(1, data_version=DataVersion("f" * 64))
 
 
-def test_instance_can_add_run_tags():
-    assert callable(DagsterInstance.add_run_tags)
+def test_the_data_version_tag_is_where_dagster_records_a_data_version():
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([versioned], instance=instance).success
+        event = instance.get_latest_materialization_event(AssetKey("versioned"))
+        recorded = instance.get_latest_data_version_record(AssetKey("versioned"))
+    assert event.asset_materialization.tags[dagster_internals.DATA_VERSION_TAG] == "f" * 64
+    assert recorded.event_log_entry.tags[dagster_internals.DATA_VERSION_TAG] == "f" * 64
+
+
+@asset
+def tagged_run(context: AssetExecutionContext) -> int:
+    dagster_internals.tag_run(context, {"superstore/dataset_sha256": "abc"})
+    return 1
+
+
+def test_a_running_step_can_tag_its_run():
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([tagged_run], instance=instance)
+        assert instance.get_run_by_id(result.run_id).tags["superstore/dataset_sha256"] == "abc"
+
+
+@asset
+def parent() -> int:
+    return 1
+
+
+@asset
+def child(context: AssetExecutionContext, parent: int) -> int:
+    seen = dagster_internals.input_data_versions(context)
+    context.add_output_metadata(
+        {"seen": json.dumps({k.to_user_string(): v for k, v in seen.items()})}
+    )
+    return parent
+
+
+def test_a_step_reads_its_input_versions_as_dagster_then_records_them():
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([parent, child], instance=instance).success
+        made = instance.get_latest_materialization_event(AssetKey("child")).asset_materialization
+    seen = json.loads(made.metadata["seen"].value)
+    assert seen == {"parent": made.tags["dagster/input_data_version/parent"]}
+    assert dagster_internals.recorded_provenance(made.tags)[1] == {
+        AssetKey("parent"): seen["parent"]
+    }
 
 
 def test_lineage_names_the_file_read_when_the_source_was_not_observed_first(workspace):
@@ -42,12 +99,6 @@ def test_lineage_names_the_file_read_when_the_source_was_not_observed_first(work
         event = instance.get_latest_materialization_event(AssetKey("orders_raw"))
     lineage = event.asset_materialization.tags["dagster/input_data_version/superstore_csv"]
     assert lineage == hashlib.sha256(BUNDLED.read_bytes()).hexdigest()
-
-
-def test_step_context_reads_input_versions_as_dagster_records_them():
-    from dagster._core.execution.context.system import StepExecutionContext
-
-    assert callable(StepExecutionContext.maybe_fetch_and_get_input_asset_version_info)
 
 
 def test_provenance_is_read_back_from_dagsters_tags():
@@ -79,5 +130,64 @@ def test_reuse_compares_with_the_input_versions_dagster_recorded(workspace):
             assert "reused_from_run" in metadata, event.asset_key
 
 
-def test_instance_can_report_a_run_failed():
-    assert callable(DagsterInstance.report_run_failed)
+def test_a_run_left_started_by_a_killed_materialize_is_marked_failed(workspace):
+    with workspace.instance() as instance:
+        tags = {dagster_internals.LAUNCHED_BY_TAG: "4242"}
+        abandoned = DagsterRun(
+            job_name="superstore_pipeline", status=DagsterRunStatus.STARTED, tags=tags
+        )
+        other = DagsterRun(job_name="superstore_pipeline", status=DagsterRunStatus.STARTED)
+        instance.add_run(abandoned)
+        instance.add_run(other)
+        assert dagster_internals.fail_abandoned_runs(instance) == [abandoned.run_id]
+        assert instance.get_run_by_id(abandoned.run_id).status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(other.run_id).status == DagsterRunStatus.STARTED  # not ours
+
+
+HOOKED = []
+
+
+@success_hook
+def note_success(context: HookContext) -> None:
+    HOOKED.append((context.step_key, os.getpid()))
+
+
+@asset(required_resource_keys={"dataset"})  # the executor looks at the dataset's size
+def first() -> int:
+    print("first says hello")
+    return 1
+
+
+@asset(op_tags={PARALLEL_TAG: "true"})
+def forked(first: int) -> int:
+    return first
+
+
+def hooked_job():
+    return Definitions(
+        assets=[first, forked],
+        resources={"dataset": DatasetResource(path=str(BUNDLED))},
+        jobs=[define_asset_job("hooked", selection="*", hooks={note_success})],
+        executor=local_executor,
+    ).resolve_job_def("hooked")
+
+
+def test_the_local_executor_runs_dagsters_step_loop_hooks_and_log_capture(workspace):
+    """The run loop, step events, hooks, captured logs and the events handed back by a forked
+    child (serialised by Dagster) behave as in Dagster's own in-process executor."""
+    HOOKED.clear()
+    with workspace.instance() as instance:
+        with execute_job(reconstructable(hooked_job), instance=instance) as result:
+            assert result.success
+            run_id = result.run_id
+        types = [r.dagster_event.event_type for r in instance.all_logs(run_id) if r.dagster_event]
+        materialized = instance.get_latest_materialization_event(AssetKey("forked"))
+        captured = instance.all_logs(run_id, of_type=DagsterEventType.LOGS_CAPTURED)
+        starts = instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+    forked_pid = next(r.dagster_event.pid for r in starts if r.dagster_event.step_key == "forked")
+    assert forked_pid != os.getpid()  # it ran in a child...
+    assert materialized is not None and materialized.run_id == run_id  # ...that wrote the record
+    assert types.count(DagsterEventType.STEP_SUCCESS) == 2
+    assert sorted(step for step, _ in HOOKED) == ["first", "forked"]  # hooks for both steps
+    assert {pid for _, pid in HOOKED} == {os.getpid()}  # run in the run's process
+    assert captured, "the run's stdout was not captured in the compute logs"
