@@ -16,6 +16,7 @@ from superstore_assets.assets import eda, evaluation, ingest, models, report, sp
 from superstore_assets.assets.resources import DatasetResource
 from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
 from superstore_assets.engine.executor import local_executor
+from superstore_assets.engine.files import is_local
 from superstore_assets.engine.io_manager import StorageIOManager
 from superstore_assets.engine.project import (
     ProfileError,
@@ -71,8 +72,7 @@ def resource_run_config(
 def object_store(storage: str) -> str:
     """`storage` if it is an object store URL (s3://bucket/prefix); the team profile has no
     shared disk, so a local folder is refused with the setting to change."""
-    protocol = storage.split("://", 1)[0] if "://" in storage else ""
-    if protocol in ("", "file", "local"):
+    if is_local(storage):
         raise ProfileError(
             "SUPERSTORE_PROFILE=team keeps every output in an object store, which every worker "
             f"reaches: set SUPERSTORE_STORAGE=s3://bucket/prefix (it is {storage!r})"

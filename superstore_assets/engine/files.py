@@ -18,6 +18,24 @@ from typing import IO
 
 from upath import UPath
 
+# What a storage URL's protocol is when it names this machine's file system.
+LOCAL_PROTOCOLS = ("", "file", "local")
+
+
+def protocol(url: str) -> str:
+    """The fsspec protocol of a storage URL ("s3" in s3://bucket/prefix); "" for a plain path."""
+    return url.split("://", 1)[0] if "://" in url else ""
+
+
+def is_local(url: str) -> bool:
+    """Whether a storage URL names a folder on this machine, not an object store."""
+    return protocol(url) in LOCAL_PROTOCOLS
+
+
+def local_path(url: str) -> Path:
+    """The folder a local storage URL names (file:///x and /x alike)."""
+    return Path(url.split("://", 1)[1] if "://" in url else url)
+
 
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "wb", **options) -> Iterator[IO]:
@@ -37,7 +55,7 @@ def atomic_writer(path: str | Path, mode: str = "wb", **options) -> Iterator[IO]
 def write_atomic(path: UPath | Path, data: bytes) -> None:
     """Write bytes to `path` whole or not at all: a local file through atomic_writer; on an
     object store the upload itself is all or nothing, so it goes to a temporary key renamed."""
-    if not isinstance(path, UPath) or path.protocol in ("", "file", "local"):
+    if not isinstance(path, UPath) or path.protocol in LOCAL_PROTOCOLS:
         with atomic_writer(getattr(path, "path", path)) as handle:
             handle.write(data)
         return
@@ -88,6 +106,5 @@ _UNCACHED_LISTINGS = {"s3", "s3a"}
 
 def open_root(url: str) -> UPath:
     """The storage folder at `url` (a path or an fsspec URL), every check asking the store."""
-    protocol = url.split("://", 1)[0] if "://" in url else ""
-    options = {"use_listings_cache": False} if protocol in _UNCACHED_LISTINGS else {}
+    options = {"use_listings_cache": False} if protocol(url) in _UNCACHED_LISTINGS else {}
     return UPath(url, **options)

@@ -26,7 +26,7 @@ import os
 import time
 from pathlib import Path
 
-from superstore_assets.engine.files import write_atomic
+from superstore_assets.engine.files import is_local, local_path, write_atomic
 from superstore_assets.engine.manifest import FOLDER, source_key
 from superstore_assets.engine.project import record_is_local
 
@@ -66,7 +66,7 @@ def state_key(
     With `settle`, the key for keeping an answer, it is taken only once every file is older
     than the file system's clock tick (git's "racily clean" problem): a file written again
     within the tick of an earlier write could keep its size and times."""
-    if "://" in storage and not storage.startswith("file://"):
+    if not is_local(storage):
         return None
     if not record_is_local(home):
         return None
@@ -82,7 +82,7 @@ def state_key(
     except OSError:
         return None  # a missing or unreadable file: let the full check say what is wrong
     for _ in range(3):
-        record, stored = _tree(home / "history"), _tree(Path(storage.removeprefix("file://")))
+        record, stored = _tree(home / "history"), _tree(local_path(storage))
         newest = max((entry[3] for entry in record + stored), default=0)
         age = time.time_ns() - newest
         if not settle or age >= _TICK_NS:
@@ -94,7 +94,7 @@ def state_key(
         "settings": settings,
         "instance": (home / "dagster.yaml").read_text() if (home / "dagster.yaml").exists() else "",
         "record": record,
-        "storage": [str(Path(storage.removeprefix("file://")).resolve()), stored],
+        "storage": [str(local_path(storage).resolve()), stored],
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
