@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,3 +88,16 @@ def bundled_run(tmp_path_factory) -> tuple[Workspace, ExecuteInProcessResult]:
     (home / "dagster.yaml").write_text((PACKAGE_DIR / "dagster.yaml").read_text())
     space = Workspace(home=home, storage=root / "storage")
     return space, run_pipeline(space, BUNDLED)
+
+
+@pytest.fixture
+def materialized(bundled_run, tmp_path: Path) -> Workspace:
+    """A home and storage of the test's own, holding a copy of `bundled_run`'s record and files:
+    every asset materialized and fresh on the bundled dataset, without running the pipeline
+    again. (Freshness finds stored files under the storage root, never by recorded path.)"""
+    space, result = bundled_run
+    assert result.success
+    copy = Workspace(home=tmp_path / "dagster_home", storage=tmp_path / "storage")
+    shutil.copytree(space.home, copy.home)
+    shutil.copytree(space.storage, copy.storage)
+    return copy

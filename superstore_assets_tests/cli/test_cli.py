@@ -93,27 +93,26 @@ METRICS_QUERY = """{ assetOrError(assetKey: {path: ["random_forest_metrics"]}) {
   ... on Asset { assetMaterializations(limit: 1) { runId metadataEntries { label } } } } }"""
 
 
-def test_dagster_dev_serves_the_grouped_graph_with_checks_and_metadata(workspace, tmp_path):
-    assert run([str(BIN / "superstore"), "materialize"], workspace.env()).returncode == 0
-    with dagster_dev(workspace.env(), tmp_path / "dev.log") as port:
-        nodes = graphql(port, ASSETS_QUERY)["assetNodes"]
-        groups = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
-        assert groups["random_forest"] == "modeling" and groups["target_balance"] == "eda"
-        assert set(groups.values()) == {"ingest", "eda", "modeling", "evaluation", "report"}
-        checks = {
-            "/".join(n["assetKey"]["path"]): {
-                c["name"]: c["blocking"] for c in n["assetChecksOrError"]["checks"]
-            }
-            for n in nodes
+def assert_serves_the_grouped_graph_with_checks_and_metadata(port: int) -> None:
+    """The UI's graph: the stage groups, the blocking checks, a metric's metadata on record."""
+    nodes = graphql(port, ASSETS_QUERY)["assetNodes"]
+    groups = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
+    assert groups["random_forest"] == "modeling" and groups["target_balance"] == "eda"
+    assert set(groups.values()) == {"ingest", "eda", "modeling", "evaluation", "report"}
+    checks = {
+        "/".join(n["assetKey"]["path"]): {
+            c["name"]: c["blocking"] for c in n["assetChecksOrError"]["checks"]
         }
-        assert checks["orders_raw"] == {
-            "required_columns_present": True,
-            "discount_in_range": True,
-            "quantity_positive": True,
-        }
-        latest = graphql(port, METRICS_QUERY)["assetOrError"]["assetMaterializations"][0]
-        labels = {entry["label"] for entry in latest["metadataEntries"]}
-        assert {"test_f1", "test_roc_auc", "baseline_accuracy", "sha256", "path"} <= labels
+        for n in nodes
+    }
+    assert checks["orders_raw"] == {
+        "required_columns_present": True,
+        "discount_in_range": True,
+        "quantity_positive": True,
+    }
+    latest = graphql(port, METRICS_QUERY)["assetOrError"]["assetMaterializations"][0]
+    labels = {entry["label"] for entry in latest["metadataEntries"]}
+    assert {"test_f1", "test_roc_auc", "baseline_accuracy", "sha256", "path"} <= labels
 
 
 def test_day_first_dates_are_refused_in_one_paragraph_then_read_when_configured(
@@ -156,12 +155,13 @@ def dagster_stale(port: int) -> dict[str, str]:
     return {"/".join(n["assetKey"]["path"]): n["staleStatus"] for n in nodes}
 
 
-def test_swapping_the_file_under_a_running_ui_rematerializes_with_no_click(workspace, tmp_path):
+def test_swapping_the_file_under_a_running_ui_rematerializes_with_no_click(materialized, tmp_path):
+    workspace = materialized  # every asset materialized from the bundled data's bytes
     dataset = tmp_path / "superstore.csv"
     dataset.write_bytes(BUNDLED.read_bytes())
     env = workspace.env(SUPERSTORE_DATASET=str(dataset))
-    assert run([str(BIN / "superstore"), "materialize"], env).returncode == 0
     with dagster_dev(env, tmp_path / "dev.log") as port:
+        assert_serves_the_grouped_graph_with_checks_and_metadata(port)
         # Dagster agrees that everything is in sync after our run.
         stale = dagster_stale(port)
         assert {v for k, v in stale.items() if k != "superstore_csv"} == {"FRESH"}, stale
@@ -190,11 +190,11 @@ def sha256_of(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_dagster_sees_a_new_file_as_unsynced_once_observed(workspace, tmp_path):
+def test_dagster_sees_a_new_file_as_unsynced_once_observed(materialized, tmp_path):
+    workspace = materialized  # every asset materialized from the bundled data's bytes
     dataset = tmp_path / "superstore.csv"
     dataset.write_bytes(BUNDLED.read_bytes())
     env = workspace.env(SUPERSTORE_DATASET=str(dataset))
-    assert run([str(BIN / "superstore"), "materialize"], env).returncode == 0
     dataset.write_bytes(BUNDLED_MODIFIED.read_bytes())
     observed = run([str(BIN / "superstore"), "observe"], env)
     assert f"changed from {sha256_of(BUNDLED)[:12]}" in observed.stdout

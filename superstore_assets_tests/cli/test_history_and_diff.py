@@ -23,9 +23,9 @@ from superstore_assets_tests.servers import BIN
 pytestmark = pytest.mark.slow
 
 
-def test_two_runs_on_two_datasets_are_told_apart(workspace):
+def test_two_runs_on_two_datasets_are_told_apart(materialized, bundled_run):
+    workspace, (_, first) = materialized, bundled_run  # the first run: on the bundled data
     with workspace.instance() as instance:
-        first = run_pipeline(workspace, BUNDLED, instance=instance)
         second = run_pipeline(workspace, BUNDLED_MODIFIED, instance=instance)
         assert first.success and second.success
         summaries = run_history(instance)

@@ -105,8 +105,8 @@ def test_a_storage_folder_configured_outside_is_refused_before_anything_is_writt
 
 
 @pytest.mark.slow
-def test_outputs_changed_or_deleted_by_hand_are_reported_and_rebuilt(workspace):
-    assert superstore(workspace, "materialize").returncode == 0
+def test_outputs_changed_or_deleted_by_hand_are_reported_and_rebuilt(materialized):
+    workspace = materialized  # every asset fresh on the bundled data
     storage = workspace.storage
     with workspace.instance() as instance:
         version = {
