@@ -13,6 +13,7 @@ from dagster import (
 )
 
 from superstore_assets.assets import eda, evaluation, ingest, models, report, split
+from superstore_assets.assets.loggers import console_logger
 from superstore_assets.assets.resources import DatasetResource
 from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
 from superstore_assets.engine.executor import local_executor
@@ -126,6 +127,7 @@ def make_definitions(
             date_format_setting(),
         ),
         executor=executor,
+        loggers={"console": console_logger},
         jobs=[superstore_pipeline],
         sensors=[dataset_changed],
     )

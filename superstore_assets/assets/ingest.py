@@ -30,13 +30,15 @@ SuperstoreOrders = create_dagster_pandas_dataframe_type(
     name="SuperstoreOrders",
     description=(
         "The 21 columns of Tableau's Sample - Superstore Orders sheet, as read: text as str, "
-        "Row ID and Quantity as integers, Sales, Discount and Profit as floats. A column may "
-        "be absent here; the required_columns_present check says which the pipeline needs."
+        "Row ID and Quantity as integers, Sales, Discount and Profit as floats. A number may be "
+        "missing (a blank cell, or text the loader counted in not_numeric_cells and left "
+        "empty): cleaning drops or counts those rows. A column may be absent here; the "
+        "required_columns_present check says which the pipeline needs."
     ),
     columns=[
-        PandasColumn.integer_column(name, is_required=False)
+        PandasColumn.integer_column(name, is_required=False, ignore_missing_vals=True)
         if name in _INTEGER
-        else PandasColumn.float_column(name, is_required=False)
+        else PandasColumn.float_column(name, is_required=False, ignore_missing_vals=True)
         if name in config.NUMERIC_COLUMNS
         else PandasColumn.string_column(name, is_required=False)
         for name in config.SUPERSTORE_COLUMNS
@@ -106,20 +108,34 @@ def raw_checks(df: pd.DataFrame):
         description=f"missing: {', '.join(missing)}" if missing else "all required columns present",
     )
     discount = df.get("Discount", pd.Series(dtype="float64"))  # absent: the check above fails
-    outside = int(((discount < 0) | (discount > 1)).sum())
-    yield AssetCheckResult(
-        check_name="discount_in_range",
-        passed=outside == 0,
-        metadata={"rows_outside_0_1": MetadataValue.int(outside)},
-        description=f"{outside} rows outside [0, 1]",
-    )
+    outside = (discount < 0) | (discount > 1)
+    yield refusing_rows(df, "discount_in_range", outside, "Discount", "outside [0, 1]")
     quantity = df.get("Quantity", pd.Series(dtype="Int64"))
-    not_positive = int((quantity <= 0).sum())
-    yield AssetCheckResult(
-        check_name="quantity_positive",
-        passed=not_positive == 0,
-        metadata={"rows_with_quantity_below_1": MetadataValue.int(not_positive)},
-        description=f"{not_positive} rows with Quantity below 1",
+    yield refusing_rows(df, "quantity_positive", quantity <= 0, "Quantity", "below 1")
+
+
+def refusing_rows(
+    df: pd.DataFrame, check: str, wrong: pd.Series, column: str, what: str
+) -> AssetCheckResult:
+    """A check that passes when no row breaks the rule, and otherwise says how many rows do,
+    with the first three as examples (Row ID and value)."""
+    rows = df.loc[wrong.fillna(False).astype(bool).to_numpy()] if column in df else df.iloc[:0]
+    first = rows.head(3)
+    ids = first["Row ID"] if "Row ID" in first else first.index.to_series()
+    examples = (
+        [f"Row ID {row_id} ({value})" for row_id, value in zip(ids, first[column], strict=True)]
+        if not first.empty
+        else []
+    )
+    found = f"{len(rows)} rows with {column} {what}"
+    return AssetCheckResult(
+        check_name=check,
+        passed=rows.empty,
+        metadata={
+            "rows": MetadataValue.int(len(rows)),
+            "examples": MetadataValue.json(examples),
+        },
+        description=f"{found}, e.g. {', '.join(examples)}" if examples else found,
     )
 
 

@@ -23,6 +23,9 @@ superstore_pipeline = define_asset_job(
     "superstore_pipeline",
     selection=AssetSelection.all(include_sources=True),
     description="Observe the dataset file, then materialize every asset down to the report.",
+    # Dagster starts a job's own loggers only when the run's config names them: this default
+    # gives runs of this job from the UI and the sensor the one-line failures (loggers.py).
+    config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
 )
 
 

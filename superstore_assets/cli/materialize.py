@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import gc as garbage_collector
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -153,19 +152,16 @@ def print_summary(result, every: list, selection: list) -> None:
     not_done = [key.to_user_string() for key in selection if key not in done]
     if not_done:
         print(listing(f"Not materialized ({len(not_done)})", not_done))
+    failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
+    if failed_steps:  # each with its reason, once, on its STEP_FAILURE line above
+        print(listing(f"Failed ({len(failed_steps)})", failed_steps))
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed]
     print(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
-        print(
-            f"  FAILED {check.asset_key.to_user_string()}:{check.check_name}",
-            check.description or "",
-        )
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "unknown error"
-            print(f"  step {event.step_key} failed: {message}", file=sys.stderr)
+        # A blocking check that failed stopped its step, whose line above gave its finding.
+        told = "stopped its asset" if check.blocking else check.description or ""
+        print(f"  FAILED {check.asset_key.to_user_string()}:{check.check_name}", told)
 
 
 def _waiting(holder: str) -> None:

@@ -16,7 +16,9 @@ What for:
   (input_data_versions), and orders_raw makes a step re-read its input's version after
   recording a new observation (refresh_input_version);
 - `superstore materialize` tags runs and fails the runs a killed process left open;
-- the team profile's dagster.yaml names NoOpComputeLogManager through this module.
+- the team profile's dagster.yaml names NoOpComputeLogManager through this module;
+- the console shows a failed step in one line (failures.py), reading the event and message
+  Dagster attaches to each log record.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from dagster._core.execution.retries import RetryMode
 from dagster._core.executor.base import Executor
 from dagster._core.executor.in_process import InProcessExecutor
 from dagster._core.executor.init import InitExecutorContext
+from dagster._core.log_manager import LOG_RECORD_EVENT_ATTR, LOG_RECORD_METADATA_ATTR
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
@@ -88,6 +91,17 @@ def capture_step_logs(
     log_key = manager.build_log_key_for_run(job_context.run_id, create_compute_log_file_key())
     log_context = stack.enter_context(manager.capture_logs(log_key))
     return DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+
+
+def record_event(record) -> DagsterEvent | None:
+    """The Dagster event a log record carries, as Dagster's log manager attaches it."""
+    return getattr(record, LOG_RECORD_EVENT_ATTR, None)
+
+
+def record_message(record) -> str | None:
+    """A Dagster log record's own message, without the prefix and trace Dagster adds."""
+    metadata = getattr(record, LOG_RECORD_METADATA_ATTR, None)
+    return metadata.get("orig_message") if metadata else None
 
 
 # The parent's SQLite engines, kept referenced (never used or closed) in a forked child.

@@ -84,7 +84,8 @@ def test_superstore_materialize_names_a_missing_file_and_exits_2(workspace, tmp_
     done = run([str(BIN / "superstore"), "materialize", "--dataset", str(missing)], workspace.env())
     assert done.returncode == 2
     assert f"superstore materialize: The dataset {missing} does not exist" in done.stderr
-    assert "Traceback" not in done.stderr + done.stdout
+    for trace in ("Traceback", "Stack Trace:", 'File "'):
+        assert trace not in done.stderr + done.stdout
 
 
 ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName
@@ -130,8 +131,9 @@ def test_day_first_dates_are_refused_in_one_paragraph_then_read_when_configured(
     )
     assert refused.returncode == 1
     assert f"Cannot clean {day_first}: the dates are day first" in refused.stderr
-    assert "SUPERSTORE_DATE_FORMAT=%d/%m/%Y" in refused.stderr
-    assert "Traceback" not in refused.stderr + refused.stdout
+    assert refused.stderr.count("SUPERSTORE_DATE_FORMAT=%d/%m/%Y") == 1  # said once
+    for trace in ("Traceback", "Stack Trace:", 'File "'):
+        assert trace not in refused.stderr + refused.stdout
 
     read = run(
         [str(BIN / "superstore"), "materialize", "--dataset", str(day_first)],

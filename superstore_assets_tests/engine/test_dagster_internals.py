@@ -3,6 +3,7 @@ behaviour relied on against the installed Dagster: an upgrade that changes one f
 
 import hashlib
 import json
+import logging
 import os
 
 from dagster import (
@@ -19,6 +20,7 @@ from dagster import (
     asset,
     define_asset_job,
     execute_job,
+    logger,
     materialize,
     reconstructable,
     success_hook,
@@ -191,3 +193,36 @@ def test_the_local_executor_runs_dagsters_step_loop_hooks_and_log_capture(worksp
     assert sorted(step for step, _ in HOOKED) == ["first", "forked"]  # hooks for both steps
     assert {pid for _, pid in HOOKED} == {os.getpid()}  # run in the run's process
     assert captured, "the run's stdout was not captured in the compute logs"
+
+
+SEEN: list = []
+
+
+@logger
+def collecting(init_context) -> logging.Logger:
+    collector = logging.Logger("collecting", level=logging.DEBUG)
+    collector.addFilter(lambda record: SEEN.append(record) or False)
+    return collector
+
+
+def test_a_log_record_carries_its_event_and_own_message():
+    """What the one-line console (engine/failures.py) reads of each record Dagster logs."""
+    SEEN.clear()
+    definitions = Definitions(
+        assets=[versioned],
+        jobs=[define_asset_job("logged", selection="*")],
+        loggers={"console": collecting},
+    )
+    with DagsterInstance.ephemeral() as instance:
+        definitions.resolve_job_def("logged").execute_in_process(
+            instance=instance, run_config={"loggers": {"console": {}}}
+        )
+    events = {
+        dagster_internals.record_event(r).event_type: dagster_internals.record_message(r)
+        for r in SEEN
+        if dagster_internals.record_event(r) is not None
+    }
+    assert events[DagsterEventType.STEP_SUCCESS].startswith(
+        'Finished execution of step "versioned"'
+    )
+    assert any(r.msg.endswith(events[DagsterEventType.STEP_SUCCESS]) for r in SEEN)

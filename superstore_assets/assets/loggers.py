@@ -1,0 +1,35 @@
+"""The console logger: Dagster's, with a failed step in one line (engine/failures.py).
+
+At DEBUG it is Dagster's colored console logger as it is. Above DEBUG a failed step prints one
+line with its sentence, and its stack trace stays in the run's record: the UI's run page,
+`superstore history`, and `--log-level DEBUG`. Runs from `superstore materialize`,
+`dagster asset materialize` and the UI all use it, since it is the job's `console` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dagster import Field, InitLoggerContext, colored_console_logger, logger
+
+from superstore_assets.engine.failures import OneLineFailures
+
+
+@logger(
+    {
+        "log_level": Field(str, is_required=False, default_value="INFO"),
+        "name": Field(str, is_required=False, default_value="dagster"),
+    },
+    description="Dagster's colored console logger; above DEBUG, a failed step in one line.",
+)
+def console_logger(init_context: InitLoggerContext) -> logging.Logger:
+    shown = logging.getLevelName(init_context.logger_config["log_level"].upper())
+    console = colored_console_logger.logger_fn(init_context)
+    if isinstance(shown, int) and shown > logging.DEBUG:
+        # Every record reaches the filter (it learns what the failed checks found from their
+        # DEBUG events); the handlers still show only what the level asks for.
+        console.setLevel(logging.DEBUG)
+        for handler in console.handlers:
+            handler.setLevel(shown)
+        console.addFilter(OneLineFailures())
+    return console
