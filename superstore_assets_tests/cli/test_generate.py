@@ -1,6 +1,7 @@
 """The generator of the bundled dataset: the real file's format, and reproducible."""
 
 import pandas as pd
+import pytest
 
 from superstore_assets.cli import generate as generator
 from superstore_assets.pipeline import config, reading
@@ -83,6 +84,7 @@ def test_large_files_are_written_in_chunks_that_share_no_order(tmp_path):
     assert first["Sales"].tolist() != second["Sales"].tolist()
 
 
+@pytest.mark.slow  # 150,000 rows
 def test_more_orders_than_six_digit_order_numbers():
     # 70,000 six-digit order numbers; a file with more orders draws from a larger range.
     assert generator.order_number_span(generator.ROWS) == 70_000

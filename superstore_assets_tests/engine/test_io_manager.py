@@ -222,6 +222,7 @@ def test_png_preview_is_skipped_without_a_browser(monkeypatch, caplog):
     assert "previews skipped" in caplog.text
 
 
+@pytest.mark.slow  # a Chromium started by kaleido
 @pytest.mark.skipif(
     previews.find_browser() is None, reason="no Chromium for kaleido (BROWSER_PATH)"
 )

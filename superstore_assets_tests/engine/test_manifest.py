@@ -4,6 +4,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from superstore_assets.assets.definitions import make_definitions
 from superstore_assets.engine import manifest
 from superstore_assets.engine.project import PACKAGE_DIR
@@ -34,6 +36,7 @@ def test_any_source_edit_misses_the_cache(tmp_path, monkeypatch):
     assert manifest.source_key() != before
 
 
+@pytest.mark.slow  # two subprocesses
 def test_status_on_unchanged_code_loads_neither_pandas_nor_the_asset_definitions(workspace):
     env = workspace.env(SUPERSTORE_DATASET=str(BUNDLED))
     script = (

@@ -5,6 +5,9 @@ import pytest
 from superstore_assets.pipeline import config, evaluation, models, split
 from superstore_assets_tests.frames import feature_table
 
+# The fixture fits the three models over their whole grids: seconds, so among the slow tests.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def evaluations():

@@ -167,6 +167,7 @@ def assert_clean(raw: pd.DataFrame, clean: pd.DataFrame, counts: dict) -> None:
     assert all(isinstance(n, int) for rule, n in counts.items() if rule != "date_format")
 
 
+@pytest.mark.slow  # 200 files
 @SETTINGS
 @given(superstore_files())
 def test_read_orders_reads_or_refuses_any_file(file):
@@ -245,6 +246,7 @@ def raw_frames(draw) -> pd.DataFrame:
     return df
 
 
+@pytest.mark.slow  # 200 frames
 @SETTINGS
 @given(raw_frames())
 def test_clean_orders_cleans_or_refuses_any_frame(raw):
