@@ -21,7 +21,7 @@ from dagster import AssetKey
 from superstore_assets.engine.project import PACKAGE_DIR
 from superstore_assets_tests.conftest import BUNDLED, REAL, Workspace, require_real
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bad_input")]
+pytestmark = pytest.mark.slow
 
 TRACE_MARKS = ("Stack Trace:", 'File "', "Traceback", "dagster._core")
 

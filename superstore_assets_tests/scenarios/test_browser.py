@@ -17,7 +17,7 @@ from superstore_assets.engine.project import PACKAGE_DIR
 from superstore_assets_tests.conftest import ROOT, Workspace
 from superstore_assets_tests.servers import dagster_dev
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("BROWSER_PATH") or shutil.which("chromium")
 NO_CHROMIUM = "no Chromium: install Debian's chromium package (or set BROWSER_PATH)"

@@ -153,7 +153,6 @@ def _timed(team: Team, *command: str, home: Path, **extra: str):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("team")
 def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path: Path):
     home = tmp_path / "team_home"
 
@@ -238,7 +237,6 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("team")
 def test_one_superstore_materialize_at_a_time_per_postgres_database(team: Team):
     from superstore_assets.engine.locking import exclusive_in_postgres
 
