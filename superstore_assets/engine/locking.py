@@ -2,7 +2,7 @@
 
 Under the local profile the record is SQLite files in the Dagster home, and a flock on the home
 serialises; under the team profile it is a PostgreSQL database that several machines share, and
-an advisory lock in that database does (see materialize_lock).
+an advisory lock in that database does (see locked_instance).
 """
 
 from __future__ import annotations
