@@ -14,9 +14,10 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from upath import UPath
+if TYPE_CHECKING:  # fsspec costs a tenth of a second to import: not on status's fast path
+    from upath import UPath
 
 # What a storage URL's protocol is when it names this machine's file system.
 LOCAL_PROTOCOLS = ("", "file", "local")
@@ -55,7 +56,7 @@ def atomic_writer(path: str | Path, mode: str = "wb", **options) -> Iterator[IO]
 def write_atomic(path: UPath | Path, data: bytes) -> None:
     """Write bytes to `path` whole or not at all: a local file through atomic_writer; on an
     object store the upload itself is all or nothing, so it goes to a temporary key renamed."""
-    if not isinstance(path, UPath) or path.protocol in LOCAL_PROTOCOLS:
+    if getattr(path, "protocol", "") in LOCAL_PROTOCOLS:  # a Path, or a UPath of a local file
         with atomic_writer(getattr(path, "path", path)) as handle:
             handle.write(data)
         return
@@ -106,5 +107,7 @@ _UNCACHED_LISTINGS = {"s3", "s3a"}
 
 def open_root(url: str) -> UPath:
     """The storage folder at `url` (a path or an fsspec URL), every check asking the store."""
+    from upath import UPath
+
     options = {"use_listings_cache": False} if protocol(url) in _UNCACHED_LISTINGS else {}
     return UPath(url, **options)
