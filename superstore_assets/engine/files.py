@@ -71,10 +71,9 @@ def write_atomic(path: UPath | Path, data: bytes) -> None:
 
 
 # What may become part of a stored file's path: an asset name or a folder name (letters,
-# digits, _ . -, not starting with a dot) and a version (a SHA-256). Nothing from
+# digits, _ . -, not starting with a dot); a version is checked by version_store.py. Nothing from
 # configuration or from an asset key can then point a write outside the storage folder.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_VERSION = re.compile(r"[0-9a-f]{64}")
 
 
 class StoragePathError(ValueError):

@@ -9,11 +9,16 @@ never loaded.
 
 from __future__ import annotations
 
+import re
+
 from upath import UPath
 
 from superstore_assets.engine.codecs import EXTENSIONS, StoredFileError
-from superstore_assets.engine.files import _VERSION, StoragePathError, open_root, safe_name
+from superstore_assets.engine.files import StoragePathError, open_root, safe_name
 from superstore_assets.engine.hashing import sha256_bytes
+
+# A stored version's name: the SHA-256 of its bytes, and nothing else can become part of a path.
+_VERSION = re.compile(r"[0-9a-f]{64}")
 
 # Each kind of output has its IO manager (by resource key) and its folder under the root.
 STORAGE_FOLDERS: dict[str, tuple[str, str]] = {
