@@ -39,6 +39,19 @@ def _steps(instance, run_id: str) -> dict[str, tuple[int, float, float]]:
     return found
 
 
+def _on_bundled(workspace, command, *args: str) -> subprocess.CompletedProcess:
+    """A command of the venv run on the bundled dataset in the workspace's home and storage."""
+    return subprocess.run(
+        [str(command), *args],
+        cwd=ROOT,
+        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 def _data_versions(instance) -> dict[str, str]:
     return {
         key.to_user_string(): instance.get_latest_materialization_event(
@@ -53,15 +66,7 @@ def _data_versions(instance) -> dict[str, str]:
 def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executor_does(
     workspace, bundled_run
 ):
-    done = subprocess.run(
-        [str(BIN / "superstore"), "materialize", "--all"],
-        cwd=ROOT,
-        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = _on_bundled(workspace, BIN / "superstore", "materialize", "--all")
     assert done.returncode == 0, done.stderr[-3000:]
     with workspace.instance() as instance:
         (run,) = instance.get_runs()
@@ -87,14 +92,15 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
         assert versions == _data_versions(instance)
 
     # Run again with nothing changed, each step restores its output: no step is worth a fork.
-    again = subprocess.run(
-        [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets", "--select", "*"],
-        cwd=ROOT,
-        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    again = _on_bundled(
+        workspace,
+        BIN / "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "superstore_assets",
+        "--select",
+        "*",
     )
     assert again.returncode == 0, again.stderr[-3000:]
     with workspace.instance() as instance:
