@@ -1,5 +1,5 @@
 # superstore-assets: `make run` materializes what is stale or missing, `make test` runs the checks and tests.
-# Both create .venv and install the locked dependencies first.
+# Both create .venv and install, from uv.lock, the dependencies they need first.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
@@ -19,57 +19,94 @@ help:
 	@echo "make test    lint, format check, import contracts and the whole test suite"
 	@echo "make ui      the Dagster UI on http://$(HOST):$(PORT)"
 	@echo "make data    regenerate data/superstore.csv and data/superstore_modified.csv"
-	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+	@echo "make lock    re-resolve uv.lock from pyproject.toml"
 	@echo "make bench   time the pipeline against the notebook (BENCH_RUNS=5): bench/results.md"
 	@echo "make bench-scale  cold runs on 10x, 100x (1000x) generated data: bench/scale_results.md"
 
-$(BIN)/.installed: requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	touch $@
+# The environment comes from uv.lock through uv, which the Makefile installs into .tools/ with the
+# Python that is here: a fresh machine needs only Python 3.11 and make. Each command installs the
+# part of the lock it needs: the run's dependencies, the test tools (`make test`), and the team
+# profile's adapters (SUPERSTORE_PROFILE=team, or PROFILE=team). --inexact: a smaller set never
+# removes what a larger one installed.
+UV_VERSION := 0.13.8
+UV := .tools/uv/bin/uv
+SUPERSTORE_PROFILE ?= $(PROFILE)
+ifneq ($(SUPERSTORE_PROFILE),)
+export SUPERSTORE_PROFILE
+endif
+SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never \
+	$(UV) sync --locked --inexact --quiet --python $(PYTHON)
+# A command's own output is printed only if it fails.
+QUIET = sh -c 'out=$$("$$@" 2>&1) || { printf "%s\n" "$$out" >&2; exit 1; }' quiet
+TEAM_INSTALLED := $(if $(filter team,$(SUPERSTORE_PROFILE)),$(BIN)/.installed-team)
+
+$(UV):
+	@echo "Setting up uv $(UV_VERSION) in .tools/ (once)"
+	@$(QUIET) $(PYTHON) -m pip install --disable-pip-version-check --no-input \
+		--target .tools/uv "uv==$(UV_VERSION)"
+
+$(BIN)/.installed-run: uv.lock pyproject.toml | $(UV)
+	@echo "Setting up $(VENV) from uv.lock: the run's dependencies"
+	@$(SYNC) --no-default-groups
+	@touch $@
+
+$(BIN)/.installed-team: uv.lock pyproject.toml | $(UV)
+	@echo "Setting up $(VENV) from uv.lock: the team profile's adapters"
+	@$(SYNC) --no-default-groups --extra team
+	@touch $@
+
+$(BIN)/.installed-test: uv.lock pyproject.toml | $(UV)
+	@echo "Setting up $(VENV) from uv.lock: the run's dependencies, the test tools and the team profile's"
+	@$(SYNC) --group test --extra team
+	@touch $@ $(BIN)/.installed-run $(BIN)/.installed-team
 
 # The instance settings of the profile: SQLite (local, the default) or PostgreSQL (team).
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
 	cp superstore_assets/$(if $(filter team,$(SUPERSTORE_PROFILE)),dagster_team.yaml,dagster.yaml) $@
 
-run: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
+# Dagster's own commands (`dagster asset materialize`, `dg launch`, `dg dev`) read .env in the
+# folder they start in: it points them at the project's home too, unless DAGSTER_HOME is exported.
+# Dagster needs an absolute path, so the file is written here and kept out of git. An existing
+# .env is left alone.
+.env:
+	@echo 'DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}' > $@
+
+run: $(BIN)/.installed-run $(TEAM_INSTALLED) .env $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/superstore materialize
 
-test: lint
+test: lint .env
 	$(BIN)/pytest
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-format: $(BIN)/.installed
+format: $(BIN)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-ui: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
+ui: $(BIN)/.installed-run $(TEAM_INSTALLED) .env $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m superstore_assets -h $(HOST) -p $(PORT)
 
-data: $(BIN)/.installed
+data: $(BIN)/.installed-run
 	$(BIN)/python -m superstore_assets.cli.generate
 
-lock: $(BIN)/.installed
-	$(BIN)/pip-compile --quiet --extra dev --extra team --generate-hashes --allow-unsafe \
-		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+lock: | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) lock --python $(PYTHON)
 
 # Each story BENCH_RUNS times a side after a warm-up round; `make bench BENCH_RUNS=1` for a look.
 BENCH_RUNS ?= 5
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed-test
 	$(BIN)/python bench/run.py --runs $(BENCH_RUNS)
 
 # Files of 10x, 100x and 1000x the bundled rows are generated into BENCH_DATA (kept; bench/data/
 # is ignored by git; 10M lines are 2.2 GB); sizes above BENCH_MAX_ROWS are skipped.
 BENCH_MAX_ROWS ?= 1000000
 BENCH_DATA ?= bench/data
-bench-scale: $(BIN)/.installed
+bench-scale: $(BIN)/.installed-test
 	$(BIN)/python bench/scale.py --max-rows $(BENCH_MAX_ROWS) --data $(BENCH_DATA)
 
 clean:
-	rm -rf $(VENV) storage .pytest_cache .ruff_cache .import_linter_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .tools storage .pytest_cache .ruff_cache .import_linter_cache .hypothesis *.egg-info

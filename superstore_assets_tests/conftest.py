@@ -1,4 +1,5 @@
-"""Shared fixtures: the datasets, an isolated Dagster home and storage, one pipeline run."""
+"""Shared fixtures: the datasets, an isolated Dagster home and storage, and the pipeline runs
+that many tests read: one on the bundled file, and one on the real file then its modified copy."""
 
 from __future__ import annotations
 
@@ -79,25 +80,58 @@ def storage_files(storage: Path) -> dict[str, bytes]:
     return {str(p.relative_to(storage)): p.read_bytes() for p in storage.rglob("*") if p.is_file()}
 
 
+def new_workspace(root: Path) -> Workspace:
+    """A home with the project's dagster.yaml, and a storage folder, under `root`."""
+    home = root / "dagster_home"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text((PACKAGE_DIR / "dagster.yaml").read_text())
+    return Workspace(home=home, storage=root / "storage")
+
+
+def copied(space: Workspace, root: Path) -> Workspace:
+    """A home and storage of a test's own, holding a copy of `space`'s record and files.
+    (Freshness finds stored files under the storage root, never by recorded path.)"""
+    copy = Workspace(home=root / "dagster_home", storage=root / "storage")
+    shutil.copytree(space.home, copy.home)
+    shutil.copytree(space.storage, copy.storage)
+    return copy
+
+
 @pytest.fixture(scope="session")
 def bundled_run(tmp_path_factory) -> tuple[Workspace, ExecuteInProcessResult]:
     """One run of the whole pipeline on the bundled dataset, shared by the tests that read it."""
-    root = tmp_path_factory.mktemp("bundled_run")
-    home = root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PACKAGE_DIR / "dagster.yaml").read_text())
-    space = Workspace(home=home, storage=root / "storage")
+    space = new_workspace(tmp_path_factory.mktemp("bundled_run"))
     return space, run_pipeline(space, BUNDLED)
 
 
 @pytest.fixture
 def materialized(bundled_run, tmp_path: Path) -> Workspace:
-    """A home and storage of the test's own, holding a copy of `bundled_run`'s record and files:
-    every asset materialized and fresh on the bundled dataset, without running the pipeline
-    again. (Freshness finds stored files under the storage root, never by recorded path.)"""
+    """A copy of `bundled_run`'s home and storage: every asset materialized and fresh on the
+    bundled dataset, without running the pipeline again."""
     space, result = bundled_run
     assert result.success
-    copy = Workspace(home=tmp_path / "dagster_home", storage=tmp_path / "storage")
-    shutil.copytree(space.home, copy.home)
-    shutil.copytree(space.storage, copy.storage)
-    return copy
+    return copied(space, tmp_path)
+
+
+@dataclass
+class RealRuns:
+    """The whole pipeline on the real file (`real`, a snapshot of the home after that run),
+    then on its modified copy in the same home (`both`, with the second run's result)."""
+
+    real: Workspace
+    both: Workspace
+    modified_result: ExecuteInProcessResult
+
+
+@pytest.fixture(scope="session")
+def real_runs(tmp_path_factory) -> RealRuns:
+    """Shared by the tests that need a run on the real file, or a real-then-modified pair: one
+    pair of runs per test process, where each of those tests used to run its own."""
+    real, modified = require_real(REAL), require_real(REAL_MODIFIED)
+    root = tmp_path_factory.mktemp("real_runs")
+    space = new_workspace(root / "runs")
+    assert run_pipeline(space, real).success
+    snapshot = copied(space, root / "after_real")
+    result = run_pipeline(space, modified)
+    assert result.success
+    return RealRuns(real=snapshot, both=space, modified_result=result)

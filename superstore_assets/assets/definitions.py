@@ -16,6 +16,7 @@ from superstore_assets.assets import eda, evaluation, ingest, models, report, sp
 from superstore_assets.assets.loggers import console_logger
 from superstore_assets.assets.resources import DatasetResource
 from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
+from superstore_assets.engine.dagster_internals import use_as_default_console_logger
 from superstore_assets.engine.executor import local_executor
 from superstore_assets.engine.files import is_local
 from superstore_assets.engine.io_manager import StorageIOManager
@@ -24,6 +25,7 @@ from superstore_assets.engine.project import (
     dataset_path,
     date_format_setting,
     deployment_profile,
+    settle_exported_home,
     storage_path,
 )
 from superstore_assets.engine.version_store import STORAGE_FOLDERS
@@ -139,4 +141,10 @@ def superstore_job():
     return make_definitions().resolve_job_def("superstore_pipeline")
 
 
+# Here is where every way of loading the project passes (`superstore`, `dagster`, `dg`, the UI's
+# code server, a run worker). An exported DAGSTER_HOME without the project's dagster.yaml is
+# given it, and runs that name no logger in their config (Dagster's implicit asset job) get the
+# project's console logger: a failed step in one line, above DEBUG (loggers.py).
+settle_exported_home()
+use_as_default_console_logger(console_logger)
 defs = make_definitions()

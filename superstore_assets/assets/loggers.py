@@ -2,8 +2,12 @@
 
 At DEBUG it is Dagster's colored console logger as it is. Above DEBUG a failed step prints one
 line with its sentence, and its stack trace stays in the run's record: the UI's run page,
-`superstore history`, and `--log-level DEBUG`. Runs from `superstore materialize`,
-`dagster asset materialize` and the UI all use it, since it is the job's `console` logger.
+`superstore history`, and `--log-level DEBUG`. Runs of the `superstore_pipeline` job (from
+`superstore materialize`, the UI and the sensor) start it as the job's `console` logger, at
+INFO. Runs whose config names no logger (Dagster's implicit asset job: `dagster asset
+materialize`, `dg launch`, the UI's "Materialize") get it in place of Dagster's default console
+logger (definitions.py), at INFO, or at the level of the instance's `python_logs:
+python_log_level`.
 """
 
 from __future__ import annotations

@@ -18,16 +18,19 @@ What for:
 - `superstore materialize` tags runs and fails the runs a killed process left open;
 - the team profile's dagster.yaml names NoOpComputeLogManager through this module;
 - the console shows a failed step in one line (failures.py), reading the event and message
-  Dagster attaches to each log record.
+  Dagster attaches to each log record; runs whose config names no logger (Dagster's implicit
+  asset job: `dagster asset materialize`, `dg launch`, the UI's "Materialize") get that console
+  logger too, in place of Dagster's default (use_as_default_console_logger).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from dagster import AssetExecutionContext, AssetKey, OpExecutionContext
+from dagster import AssetExecutionContext, AssetKey, LoggerDefinition, OpExecutionContext
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution import context_creation_job
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
 from dagster._core.execution.compute_logs import create_compute_log_file_key
 from dagster._core.execution.context.system import (
@@ -190,6 +193,21 @@ def fail_abandoned_runs(instance) -> list[str]:
         )
         failed.append(run.run_id)
     return failed
+
+
+def use_as_default_console_logger(logger_def: LoggerDefinition, level: str = "INFO") -> None:
+    """Give runs whose config names no logger `logger_def` at `level` (the instance's
+    `python_logs: python_log_level` wins), where Dagster would start its colored console logger
+    at DEBUG. A job's own loggers start only when the run's config names them, and Dagster's
+    implicit asset job has no config of the project's, so this is the one place where its
+    console can be chosen. It holds in the process that loaded the project's definitions: the
+    CLI's, the code server's and each run worker's."""
+
+    def project_console(instance) -> list[tuple[LoggerDefinition, dict[str, str]]]:
+        chosen = instance.python_log_level if instance and instance.python_log_level else level
+        return [(logger_def, {"name": "dagster", "log_level": chosen})]
+
+    context_creation_job.default_system_loggers = project_console
 
 
 def _step_context(context: AssetExecutionContext) -> StepExecutionContext:

@@ -10,7 +10,11 @@ as before.
 
 The project's dagster.yaml names this class without a folder: like Dagster's default, it
 keeps the files under the instance's own home, which it learns when the instance registers
-it.
+it. A home without that file (`dagster asset materialize` or `dg launch` with a new
+DAGSTER_HOME) gets Dagster's default event log; the project's executor then calls
+`keep_connections_open` on it, so that the run's own process writes through open connections
+there too (the home is given the project's dagster.yaml for the processes after it:
+engine/project.py).
 """
 
 from __future__ import annotations
@@ -98,3 +102,15 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_engines()
         super().dispose()
+
+
+def keep_connections_open(storage: Any) -> bool:
+    """Make Dagster's own `SqliteEventLogStorage` (exactly that class, as a home without the
+    project's dagster.yaml has) keep its connections open from now on, as this class does.
+    The files and their schema are the same, so nothing else changes. Anything else (this
+    class already, PostgreSQL, another subclass) is left alone. Whether it changed."""
+    if type(storage) is not SqliteEventLogStorage:
+        return False
+    storage._engines = OrderedDict()
+    storage.__class__ = PooledSqliteEventLogStorage
+    return True

@@ -52,6 +52,7 @@ from superstore_assets.engine.dagster_internals import (
     serialize_value,
     step_events,
 )
+from superstore_assets.engine.eventlog import keep_connections_open
 from superstore_assets.engine.freshness import node_of, will_restore
 from superstore_assets.engine.memory import large_table_seen
 
@@ -70,6 +71,7 @@ class LocalExecutor(InProcessExecutor):
     def execute(
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
+        keep_connections_open(plan_context.instance.event_log_storage)
         yield DagsterEvent.engine_event(
             plan_context,
             f"Executing steps in process (pid: {os.getpid()}), two at a time where they can",

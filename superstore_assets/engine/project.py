@@ -6,7 +6,6 @@ Each location has a default inside the checkout and an environment variable that
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -91,13 +90,40 @@ def ensure_dagster_home() -> Path:
     if deployment_profile() == "team":
         check_postgres_url()
     home.mkdir(parents=True, exist_ok=True)
-    settings = home / "dagster.yaml"
-    if not settings.exists():
-        shutil.copyfile(PACKAGE_DIR / PROFILES[deployment_profile()], settings)
-    else:
-        _follow_moved_modules(settings)
+    _give_settings(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def settle_exported_home() -> None:
+    """Give an exported DAGSTER_HOME that has no dagster.yaml the profile's, as
+    `superstore` gives its own home: `dagster asset materialize`, `dg launch` and `dg dev`
+    then use the same instance settings as `superstore materialize` from their next process
+    on. (The process that calls this opened its instance already; the executor keeps that
+    one's event log fast: eventlog.keep_connections_open.) A home that cannot be written, or a
+    team profile without its database URL, is left as it is."""
+    exported = os.environ.get("DAGSTER_HOME")
+    if not exported:
+        return
+    home = Path(exported).expanduser()
+    try:
+        if deployment_profile() == "team":
+            check_postgres_url()
+        if home.is_dir():
+            _give_settings(home)
+    except (OSError, ProfileError):
+        pass
+
+
+def _give_settings(home: Path) -> None:
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        from superstore_assets.engine.files import atomic_writer
+
+        with atomic_writer(settings) as handle:  # a process beside this one reads it whole
+            handle.write((PACKAGE_DIR / PROFILES[deployment_profile()]).read_bytes())
+    else:
+        _follow_moved_modules(settings)
 
 
 def record_is_local(home: Path) -> bool:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
-from superstore_assets.assets.definitions import defs, make_definitions
+from superstore_assets.assets.definitions import defs
 from superstore_assets.pipeline import config, eda, evaluation
 from superstore_assets_tests.conftest import (
     BUNDLED,
@@ -196,12 +196,17 @@ def test_every_row_one_class_is_stopped_before_training(workspace, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.real_data
-def test_real_dataset_run(workspace):
-    real = require_real()
-    with workspace.instance() as instance:
-        result = run_pipeline(workspace, real, instance=instance)
-        assert result.success
-        assert all(c.passed for c in result.get_asset_check_evaluations())
+def test_real_dataset_run(real_runs):
+    with real_runs.real.instance() as instance:
+        (run,) = instance.get_runs()
+        assert run.is_success
+        checks = instance.get_records_for_run(
+            run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+        assert len(checks) >= 8
+        assert all(
+            record.event_log_entry.dagster_event.event_specific_data.passed for record in checks
+        )
         raw = metadata(instance, "orders_raw")
         assert raw["dataset_sha256"] == REAL_SHA256
         assert raw["rows"] == 9994 and raw["encoding"] == "cp1252"
@@ -218,18 +223,12 @@ def test_real_dataset_run(workspace):
 
 @pytest.mark.slow
 @pytest.mark.real_data
-def test_real_modified_dataset_changes_the_metrics(workspace):
-    real, modified = require_real(), require_real(REAL_MODIFIED)
-    with workspace.instance() as instance:
-        assert run_pipeline(workspace, real, instance=instance).success
+def test_real_modified_dataset_changes_the_metrics(real_runs):
+    modified = require_real(REAL_MODIFIED)
+    with real_runs.real.instance() as instance:
         before = metadata(instance, "random_forest_metrics")
-        definitions = make_definitions(
-            dataset=str(modified), storage=str(workspace.storage), previews=False
-        )
-        result = definitions.resolve_job_def("superstore_pipeline").execute_in_process(
-            instance=instance
-        )
-        assert result.success
+    result = real_runs.modified_result
+    with real_runs.both.instance() as instance:
         after = metadata(instance, "random_forest_metrics")
         observations = instance.fetch_observations(AssetKey("superstore_csv"), limit=5).records
         versions = [r.asset_observation.tags["dagster/data_version"] for r in observations]

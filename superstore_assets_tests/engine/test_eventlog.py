@@ -80,3 +80,34 @@ def test_a_folder_given_in_the_settings_is_used(tmp_path):
     storage = PooledSqliteEventLogStorage.from_config_value(None, {"base_dir": str(folder)})
     assert Path(storage._base_dir) == folder and (folder / "index.db").exists()
     storage.dispose()
+
+
+def test_dagsters_default_event_log_is_made_to_keep_its_connections(tmp_path):
+    """A home without the project's dagster.yaml (a new DAGSTER_HOME given to `dagster asset
+    materialize`) gets Dagster's own class; the executor makes it keep connections open, and
+    what it writes is read back by a plain Dagster instance."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with DagsterInstance.from_config(str(plain)) as instance:
+        storage = instance.event_log_storage
+        assert eventlog.keep_connections_open(storage)
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        assert not eventlog.keep_connections_open(storage)  # once is enough
+        first = materialize([numbers], instance=instance)
+        index = storage._engines["index"]
+        second = materialize([numbers], instance=instance)
+        assert first.success and second.success
+        assert storage._engines["index"] is index
+    with DagsterInstance.from_config(str(plain)) as instance:
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        event = instance.get_latest_materialization_event(AssetKey("numbers"))
+        assert event.run_id == second.run_id
+        assert len(instance.get_runs()) == 2
+
+
+def test_other_event_logs_are_left_alone(home):
+    with DagsterInstance.ephemeral() as instance:
+        storage = instance.event_log_storage
+        assert not eventlog.keep_connections_open(storage)
+        assert type(instance.event_log_storage) is type(storage)

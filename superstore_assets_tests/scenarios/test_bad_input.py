@@ -8,7 +8,6 @@ or counted in the metadata; and afterwards the good file trains nothing again.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,7 +18,7 @@ import pytest
 from dagster import AssetKey
 
 from superstore_assets.engine.project import PACKAGE_DIR
-from superstore_assets_tests.conftest import BUNDLED, REAL, Workspace, require_real
+from superstore_assets_tests.conftest import BUNDLED, REAL, Workspace, copied
 
 pytestmark = pytest.mark.slow
 
@@ -98,17 +97,10 @@ def no_trace(done: subprocess.CompletedProcess) -> None:
         assert mark not in seen, f"{mark!r} printed:\n{seen}"
 
 
-def copied_home(made: Workspace, root: Path) -> Workspace:
-    space = Workspace(home=root / "dagster_home", storage=root / "storage")
-    shutil.copytree(made.home, space.home)
-    shutil.copytree(made.storage, space.storage)
-    return space
-
-
 @pytest.fixture(scope="module")
 def bundled_home(bundled_run, tmp_path_factory) -> tuple[Workspace, Path]:
     """A copy of the session's home where the whole graph was materialized on the bundled file."""
-    return copied_home(bundled_run[0], tmp_path_factory.mktemp("bad_input_bundled")), BUNDLED
+    return copied(bundled_run[0], tmp_path_factory.mktemp("bad_input_bundled")), BUNDLED
 
 
 @pytest.fixture(scope="module", params=["bundled", "real"])
@@ -116,13 +108,8 @@ def good_home(request, bundled_home, tmp_path_factory) -> tuple[Workspace, Path]
     """A home materialized on the good file: the bundled one, and the real Tableau file."""
     if request.param == "bundled":
         return bundled_home
-    real = require_real(REAL)
-    root = tmp_path_factory.mktemp("bad_input_real")
-    space = Workspace(home=root / "dagster_home", storage=root / "storage")
-    space.home.mkdir(parents=True)
-    shutil.copy(PACKAGE_DIR / "dagster.yaml", space.home / "dagster.yaml")
-    assert superstore(space, "materialize", "--dataset", str(real)).returncode == 0
-    return space, real
+    runs = request.getfixturevalue("real_runs")
+    return copied(runs.real, tmp_path_factory.mktemp("bad_input_real")), REAL
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
@@ -171,3 +158,30 @@ def test_after_a_refused_file_the_good_one_trains_nothing(good_home, tmp_path):
         m for m in ("decision_tree", "random_forest", "logistic_regression") if m in computed
     ]
     assert trained == [], done.stdout
+
+
+@pytest.mark.parametrize("command", ["dagster", "dg"])
+def test_dagsters_own_commands_print_the_refusal_once_and_no_trace(command, bundled_home, tmp_path):
+    """`dagster asset materialize` and `dg launch` run Dagster's implicit asset job, whose
+    config names no logger: it gets the project's console logger all the same."""
+    space, good = bundled_home
+    make, _, said, step = REFUSED["empty"]
+    bad = make(good, tmp_path / "empty.csv")
+    bin_dir = Path(sys.executable).parent
+    args = {
+        "dagster": [str(bin_dir / "dagster"), "asset", "materialize", "-m", "superstore_assets"],
+        "dg": [str(bin_dir / "dg"), "launch"],
+    }[command]
+    done = subprocess.run(
+        [*args, "--select" if command == "dagster" else "--assets", "*"],
+        cwd=PACKAGE_DIR.parent,
+        env=space.env(SUPERSTORE_DATASET=str(bad)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    seen = done.stdout + done.stderr
+    assert done.returncode != 0, seen
+    assert seen.count(said) == 1, seen
+    assert f"{step} - " in seen.split(said)[0].splitlines()[-1], seen  # the line names the step
+    no_trace(done)

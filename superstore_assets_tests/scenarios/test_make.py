@@ -1,9 +1,9 @@
 """The README's promise: on a fresh clone, `make run` runs everything into the clone's own home
 and storage, and leaves `git status` clean.
 
-The clone borrows this checkout's installed environment instead of installing the lock again
-(minutes of pip): `make test` itself builds that environment from requirements.lock, and CI
-runs it on a clean clone, so the install half of the promise is proven before any test runs.
+The clone borrows this checkout's installed environment instead of installing the lock again:
+`make test` builds that environment from uv.lock as its first step, and CI runs it on a clean
+clone, so the install half of the promise is proven before any test runs.
 """
 
 import os
@@ -36,7 +36,7 @@ def test_make_run_on_a_fresh_clone(tmp_path):
     env["PYTHONPATH"] = str(clone)
     (clone / ".venv").mkdir()
     (clone / ".venv" / "marker").write_text("a venv's files must stay out of git status\n")
-    installed = VENV / "bin" / ".installed"
+    installed = VENV / "bin" / ".installed-run"
     done = subprocess.run(
         ["make", "-o", str(installed), "run", f"VENV={VENV}"],
         cwd=clone,

@@ -27,7 +27,7 @@ from superstore_assets_tests.conftest import (
     REAL,
     REAL_MODIFIED,
     Workspace,
-    require_real,
+    copied,
 )
 
 pytestmark = pytest.mark.slow
@@ -147,19 +147,24 @@ def reformat(code: Path) -> None:
         module.write_text("# Reformatted by a test.\n" + text.replace('"""\n', '"""\n# note\n', 1))
 
 
-@pytest.mark.parametrize("which", ["bundled", "real"])
-def test_only_what_changed_reruns(which, workspace, tmp_path):
-    original, modified = (
-        (BUNDLED, BUNDLED_MODIFIED) if which == "bundled" else (REAL, REAL_MODIFIED)
-    )
-    if which == "real":
-        require_real(REAL)
-        require_real(REAL_MODIFIED)
+@pytest.fixture(params=["bundled", "real"])
+def after_a_run(request, tmp_path) -> tuple[Workspace, Path, Path]:
+    """A home and storage where the whole graph was materialized on the original file (a copy
+    of the session's run: the cold run itself is tested in cli/test_cli.py), with the original
+    and the modified file."""
+    if request.param == "bundled":
+        made = request.getfixturevalue("bundled_run")[0]
+        files = BUNDLED, BUNDLED_MODIFIED
+    else:
+        made = request.getfixturevalue("real_runs").real
+        files = REAL, REAL_MODIFIED
+    return copied(made, tmp_path / "workspace"), *files
 
-    # A cold run computes everything.
-    cold = superstore(workspace, "materialize", "--dataset", str(original))
-    assert len(names(cold, "Computed")) == ALL and not names(cold, "Reused")
+
+def test_only_what_changed_reruns(after_a_run, tmp_path):
+    workspace, original, modified = after_a_run
     first_versions, first_metrics = data_versions(workspace), test_metrics(workspace)
+    assert len(first_versions) == ALL
 
     # 1. Nothing stale: nothing computed, and no run.
     again = superstore(workspace, "materialize", "--stale", "--dataset", str(original))
