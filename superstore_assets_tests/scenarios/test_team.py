@@ -153,7 +153,7 @@ def _timed(team: Team, *command: str, home: Path, **extra: str):
 
 
 @pytest.mark.slow
-def test_team_profile_reuses_and_matches_the_local_profile(team: Team, bundled_run, tmp_path):
+def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path: Path):
     home = tmp_path / "team_home"
 
     cold = _timed(team, "superstore", "materialize", home=home)
@@ -222,9 +222,18 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, bundled_r
         assert started < ended, "the two runs overlapped in time"
     assert data_versions(home) == first
 
-    # The same file under the local profile (SQLite, the project's executor, a folder): the
-    # session's run on the bundled file made every output with the same bytes.
-    assert data_versions(bundled_run[0].home) == first
+    # The same file under the local profile: SQLite, the in-process executor, a folder.
+    local_home = tmp_path / "local_home"
+    local = _timed(
+        team,
+        "superstore",
+        "materialize",
+        home=local_home,
+        SUPERSTORE_PROFILE="local",
+        SUPERSTORE_STORAGE=str(tmp_path / "local_storage"),
+    )
+    assert f"Computed ({ASSETS})" in local.stdout
+    assert data_versions(local_home) == first
 
 
 @pytest.mark.slow
