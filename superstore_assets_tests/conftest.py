@@ -53,10 +53,7 @@ class Workspace:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PACKAGE_DIR / "dagster.yaml").read_text())
-    return Workspace(home=home, storage=tmp_path / "storage")
+    return new_workspace(tmp_path)
 
 
 def run_pipeline(

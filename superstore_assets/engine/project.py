@@ -118,10 +118,10 @@ def settle_exported_home() -> None:
 def _give_settings(home: Path) -> None:
     settings = home / "dagster.yaml"
     if not settings.exists():
-        from superstore_assets.engine.files import atomic_writer
+        from superstore_assets.engine.files import write_atomic
 
-        with atomic_writer(settings) as handle:  # a process beside this one reads it whole
-            handle.write((PACKAGE_DIR / PROFILES[deployment_profile()]).read_bytes())
+        # A process beside this one may read it: whole or not at all.
+        write_atomic(settings, (PACKAGE_DIR / PROFILES[deployment_profile()]).read_bytes())
     else:
         _follow_moved_modules(settings)
 
