@@ -132,19 +132,3 @@ def real_runs(tmp_path_factory) -> RealRuns:
     result = run_pipeline(space, modified)
     assert result.success
     return RealRuns(real=snapshot, both=space, modified_result=result)
-
-
-# The longest tests go first, then the other slow ones, then the quick ones: with two xdist
-# workers taking tests in this order, neither is left running a two-minute test alone at the
-# end. (Measured from a fresh clone: the team profile's test takes about 2 minutes, the two
-# staleness stories about 70 s each, the UI's swap about 55 s; collection order ran them last.)
-LONGEST_FIRST = ("test_team.py", "test_staleness.py", "test_cli.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        if item.path.name in LONGEST_FIRST:
-            return LONGEST_FIRST.index(item.path.name)
-        return len(LONGEST_FIRST) + (0 if item.get_closest_marker("slow") else 1)
-
-    items.sort(key=rank)  # stable: the collection order within each rank
