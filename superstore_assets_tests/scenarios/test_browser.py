@@ -7,15 +7,18 @@ Screenshots go to test-artifacts/.
 
 import os
 import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
+from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.project import PACKAGE_DIR
 from superstore_assets_tests.conftest import ROOT, Workspace
-from superstore_assets_tests.servers import dagster_dev
+from superstore_assets_tests.servers import BIN, dagster_dev
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 GROUPS = ["ingest", "eda", "modeling", "evaluation", "report"]
+FINISHED = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +79,65 @@ def run_ids(space: Workspace) -> set[str]:
         return {run.run_id for run in instance.get_runs()}
 
 
+def test_a_run_from_the_ui_and_superstore_materialize_at_once_finish_and_agree(server):
+    """A run launched through the web server, and `superstore materialize` started on the same
+    home while it runs: both finish and are recorded, every asset is fresh afterwards, and every
+    stored version's bytes hash to what the record says."""
+    port, space = server
+    client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+    before = run_ids(space)
+    ui_run = client.submit_job_execution(
+        "superstore_pipeline", repository_location_name="superstore_assets"
+    )
+    deadline = time.monotonic() + 120
+    while client.get_run_status(ui_run) in (DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING):
+        assert time.monotonic() < deadline, f"run {ui_run} did not start within 120 s"
+        time.sleep(0.2)
+    command = subprocess.run(
+        [str(BIN / "superstore"), "materialize"],
+        cwd=ROOT,
+        env=space.env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert command.returncode == 0, command.stdout + command.stderr
+    assert "Stack Trace:" not in command.stdout + command.stderr
+    while (status := client.get_run_status(ui_run)) not in FINISHED:
+        assert time.monotonic() < deadline + 300, f"run {ui_run} still {status}"
+        time.sleep(0.5)
+    assert status == DagsterRunStatus.SUCCESS
+    with space.instance() as instance:
+        record = instance.get_run_by_id(ui_run)
+        ours = [run for run in instance.get_runs() if run.run_id not in before | {ui_run}]
+        assert [run.status for run in ours] == [DagsterRunStatus.SUCCESS], command.stdout
+        records = [instance.get_run_record_by_id(run.run_id) for run in (record, *ours)]
+        assert max(r.start_time for r in records) < min(r.end_time for r in records), (
+            "the two runs did not overlap"
+        )
+        reports = instance.fetch_materializations(AssetKey("report"), limit=10).records
+        assert ui_run in {event.run_id for event in reports}, "the UI's run made a report"
+        checked = 0
+        for key in instance.get_asset_keys():
+            for event in instance.fetch_materializations(key, limit=100).records:
+                metadata = event.asset_materialization.metadata
+                if "version_path" in metadata:
+                    data = Path(metadata["version_path"].value).read_bytes()
+                    assert sha256_bytes(data) == metadata["sha256"].value, key
+                    checked += 1
+    assert checked >= 22
+    status = subprocess.run(
+        [str(BIN / "superstore"), "status", "--recheck"],
+        cwd=ROOT,
+        env=space.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = status.stdout.splitlines()[1:]
+    assert len(lines) == 22 and all(line.split()[1] == "fresh" for line in lines), status.stdout
+
+
 def test_graphql_client_launches_the_pipeline(server):
     port, space = server
     client = DagsterGraphQLClient("127.0.0.1", port_number=port)
@@ -82,11 +145,7 @@ def test_graphql_client_launches_the_pipeline(server):
         "superstore_pipeline", repository_location_name="superstore_assets"
     )
     deadline = time.monotonic() + 300
-    while (status := client.get_run_status(run_id)) not in (
-        DagsterRunStatus.SUCCESS,
-        DagsterRunStatus.FAILURE,
-        DagsterRunStatus.CANCELED,
-    ):
+    while (status := client.get_run_status(run_id)) not in FINISHED:
         assert time.monotonic() < deadline, f"run {run_id} still {status} after 300 s"
         time.sleep(1)
     assert status == DagsterRunStatus.SUCCESS
