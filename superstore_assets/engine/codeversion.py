@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import os
 import sys
 import textwrap
 import types
@@ -75,11 +76,21 @@ def _parsed(obj: Callable | type) -> tuple[str, list[list[str]]] | None:
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-@functools.cache
 def _module_definitions(filename: str) -> dict[tuple[int, str] | str, ast.AST]:
-    """Every function and class defined in a source file, parsed once: functions by (first
-    line, decorators included, and name), as their code objects record them; classes by
-    qualified name."""
+    """Every function and class defined in a source file, parsed once per version of the file
+    (its size and modification time): a module edited and imported again in the same process
+    is parsed again."""
+    try:
+        stat = os.stat(filename)
+    except OSError:
+        return {}
+    return _parsed_module(filename, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.cache
+def _parsed_module(filename: str, size: int, mtime_ns: int) -> dict[tuple[int, str] | str, ast.AST]:
+    """Functions by (first line, decorators included, and name), as their code objects record
+    them; classes by qualified name."""
     try:
         with open(filename, encoding="utf-8") as source:
             tree = ast.parse(source.read())
