@@ -1,8 +1,9 @@
-"""Starting and stopping `dagster dev` for tests, on a free loopback port."""
+"""`dagster dev` for tests, started and stopped on a free loopback port; a headless Chromium."""
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,18 @@ from pathlib import Path
 from superstore_assets_tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots
+CHROMIUM = os.environ.get("BROWSER_PATH") or shutil.which("chromium")
+# Flags for a closed network: no background fetches, no first-run pages.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -102,3 +115,21 @@ def dagster_dev(env: dict, log: Path, timeout: float = 120) -> Iterator[int]:
         seconds = stop_group(server)
     assert seconds < 60, "dagster dev did not stop on SIGTERM to its process group"
     assert live_members(server.pid) == []
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium driven by Playwright (no browser download), or a skip that says what
+    to install: `.ci/run` installs it, `make test` never does."""
+    if CHROMIUM is None:
+        import pytest
+
+        pytest.skip("no Chromium: install Debian's chromium package (or set BROWSER_PATH)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,12 +1,9 @@
 """The web server through its GraphQL API, and the UI and the report in a real Chromium.
 
-The browser tests drive Debian's Chromium with Playwright (no browser download) and are skipped,
-saying so, where no Chromium is installed: `.ci/run` installs one, `make test` never does.
-Screenshots go to test-artifacts/.
+The browser tests drive Debian's Chromium with Playwright (servers.chromium) and are skipped,
+saying so, where no Chromium is installed. Screenshots go to test-artifacts/.
 """
 
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -18,23 +15,10 @@ from dagster_graphql import DagsterGraphQLClient
 from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.project import PACKAGE_DIR
 from superstore_assets_tests.conftest import ROOT, Workspace
-from superstore_assets_tests.servers import BIN, dagster_dev
+from superstore_assets_tests.servers import ARTIFACTS, BIN, chromium, dagster_dev
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = os.environ.get("BROWSER_PATH") or shutil.which("chromium")
-NO_CHROMIUM = "no Chromium: install Debian's chromium package (or set BROWSER_PATH)"
-ARTIFACTS = ROOT / "test-artifacts"
-# Flags for a closed network: no background fetches, no first-run pages.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 GROUPS = ["ingest", "eda", "modeling", "evaluation", "report"]
 FINISHED = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
@@ -52,14 +36,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None:
-        pytest.skip(NO_CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def wait_for_new_run(space: Workspace, known: set[str], timeout: float = 300):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,11 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
 
 from superstore_assets.engine.project import ProfileError
 from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
+from superstore_assets_tests.servers import ARTIFACTS, CHROMIUM, chromium, dagster_dev, graphql
 from superstore_assets_tests.team_services import (
     dask_cluster,
     postgres_bin,
@@ -36,6 +39,8 @@ from superstore_assets_tests.team_services import (
 
 BIN = Path(sys.executable).parent
 BUCKET = "superstore"
+FINISHED = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
+RUNS_QUERY = """{ runsOrError { ... on Runs { results { runId status } } } }"""
 # Every asset the pipeline materializes (the source, superstore_csv, is observed, not stored).
 ASSETS = 22
 
@@ -196,12 +201,14 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
 
     # Two runs at once on the same instance, cluster and bucket, through Dagster's own CLI
     # (not serialised by `superstore materialize`'s lock): both finish, and reuse every output.
+    # A path from the file to one model's metrics, six steps, stands for the graph: the whole
+    # graph twice more is the web server's run below.
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
     env.update(team.env, DAGSTER_HOME=str(home))
     both = [
         subprocess.Popen(
-            [*command, "--select", "*"],
+            [*command, "--select", "*decision_tree_metrics"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -221,6 +228,44 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
         ended = min(record.end_time for record in records)
         assert started < ended, "the two runs overlapped in time"
     assert data_versions(home) == first
+
+    # `superstore gc` on S3: the modified file's versions go, the current ones stay fresh.
+    prefix = team.env["SUPERSTORE_STORAGE"]
+    before = _stored_keys(prefix)
+    swept = team.run("superstore", "gc", "--keep", "1", home=home)
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert re.search(r"Removed [1-9]\d* stored versions", swept.stdout), swept.stdout
+    gone = before - _stored_keys(prefix)
+    assert f"tables/versions/orders_clean/{modified['orders_clean']}.parquet" in gone
+    assert not any(first[name] in key for key in gone for name in first), gone
+    status = team.run("superstore", "status", "--recheck", home=home)
+    assert status.stdout.count(" fresh") == ASSETS, status.stdout + status.stderr
+
+    # `make ui` on the team's record: the web server reads PostgreSQL and launches on Dask.
+    with dagster_dev(env, tmp_path / "dev.log") as port:
+        shown = graphql(port, RUNS_QUERY)["runsOrError"]["results"]
+        assert [run["status"] for run in shown] == ["SUCCESS"] * 5
+        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+        launched = client.submit_job_execution(
+            "superstore_pipeline", repository_location_name="superstore_assets"
+        )
+        deadline = time.monotonic() + 300
+        while (state := client.get_run_status(launched)) not in FINISHED:
+            assert time.monotonic() < deadline, f"run {launched} still {state} after 300 s"
+            time.sleep(1)
+        assert state == DagsterRunStatus.SUCCESS
+        if CHROMIUM:
+            with chromium() as browser:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.goto(f"http://127.0.0.1:{port}/asset-groups", wait_until="networkidle")
+                for group in ("ingest", "modeling", "report"):
+                    page.get_by_text(group, exact=True).first.wait_for(timeout=30_000)
+                page.goto(f"http://127.0.0.1:{port}/runs/{launched}", wait_until="networkidle")
+                page.get_by_text("Success", exact=True).first.wait_for(timeout=30_000)
+                page.get_by_text(team.env["SUPERSTORE_STORAGE"]).first.wait_for(timeout=30_000)
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "team-run.png"))
+    assert data_versions(home) == first  # the UI's run reused every output
 
     # The same file under the local profile: SQLite, the in-process executor, a folder.
     local_home = tmp_path / "local_home"
