@@ -202,7 +202,7 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
     # Two runs at once on the same instance, cluster and bucket, through Dagster's own CLI
     # (not serialised by `superstore materialize`'s lock): both finish, and reuse every output.
     # A path from the file to one model's metrics, six steps, stands for the graph: the whole
-    # graph twice more is the web server's run below.
+    # graph again is the web server's run below.
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
     env.update(team.env, DAGSTER_HOME=str(home))
