@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,17 @@ class Workspace:
 
     def instance(self) -> DagsterInstance:
         return DagsterInstance.from_config(str(self.home))
+
+    def superstore(self, *args: str, **extra: str) -> subprocess.CompletedProcess:
+        """`superstore ARGS` in a subprocess on this workspace (its output, not checked)."""
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("superstore")), *args],
+            cwd=ROOT,
+            env=self.env(**extra),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
 
 @pytest.fixture

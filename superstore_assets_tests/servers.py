@@ -46,6 +46,30 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
         return json.load(response)["data"]
 
 
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def launch(port: int):
+    """The job launched through the web server's GraphQL API, as the UI's button does: the
+    client and the run id."""
+    from dagster_graphql import DagsterGraphQLClient
+
+    client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+    run_id = client.submit_job_execution(
+        "superstore_pipeline", repository_location_name="superstore_assets"
+    )
+    return client, run_id
+
+
+def finished(client, run_id: str, timeout: float = 300) -> str:
+    """A launched run's final status ("SUCCESS", "FAILURE" or "CANCELED"), polled."""
+    deadline = time.monotonic() + timeout
+    while (status := client.get_run_status(run_id).value) not in FINISHED:
+        assert time.monotonic() < deadline, f"run {run_id} still {status} after {timeout} s"
+        time.sleep(0.5)
+    return status
+
+
 def _default_signals() -> None:
     # A process started in the background may inherit SIGINT and SIGTERM as ignored; the
     # server must hear them to shut down.

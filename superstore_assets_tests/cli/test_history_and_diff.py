@@ -59,26 +59,14 @@ def test_two_runs_on_two_datasets_are_told_apart(materialized, bundled_run):
     assert comparison["recomputed"] == newest.computed
     assert comparison["metric_changes"]["random_forest"]["f1"] == pytest.approx(change)
 
-    done = subprocess.run(
-        [str(BIN / "superstore"), "history", "--json"],
-        cwd=ROOT,
-        env=workspace.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = workspace.superstore("history", "--json")
+    assert done.returncode == 0, done.stderr
     assert [run["run_id"] for run in json.loads(done.stdout)] == [second.run_id, first.run_id]
 
 
 def test_history_of_an_empty_home(workspace):
-    done = subprocess.run(
-        [str(BIN / "superstore"), "history"],
-        cwd=ROOT,
-        env=workspace.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = workspace.superstore("history")
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"No runs on record in {workspace.home}."
 
 

@@ -4,23 +4,20 @@ The browser tests drive Debian's Chromium with Playwright (servers.chromium) and
 saying so, where no Chromium is installed. Screenshots go to test-artifacts/.
 """
 
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterRunStatus
-from dagster_graphql import DagsterGraphQLClient
 
 from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.project import PACKAGE_DIR
-from superstore_assets_tests.conftest import ROOT, Workspace
-from superstore_assets_tests.servers import ARTIFACTS, BIN, chromium, dagster_dev
+from superstore_assets_tests.conftest import Workspace
+from superstore_assets_tests.servers import ARTIFACTS, chromium, dagster_dev, finished, launch
 
 pytestmark = pytest.mark.slow
 
 GROUPS = ["ingest", "eda", "modeling", "evaluation", "report"]
-FINISHED = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 
 @pytest.fixture(scope="module")
@@ -62,29 +59,16 @@ def test_a_run_from_the_ui_and_superstore_materialize_at_once_finish_and_agree(s
     home while it runs: both finish and are recorded, every asset is fresh afterwards, and every
     stored version's bytes hash to what the record says."""
     port, space = server
-    client = DagsterGraphQLClient("127.0.0.1", port_number=port)
     before = run_ids(space)
-    ui_run = client.submit_job_execution(
-        "superstore_pipeline", repository_location_name="superstore_assets"
-    )
+    client, ui_run = launch(port)
     deadline = time.monotonic() + 120
     while client.get_run_status(ui_run) in (DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING):
         assert time.monotonic() < deadline, f"run {ui_run} did not start within 120 s"
         time.sleep(0.2)
-    command = subprocess.run(
-        [str(BIN / "superstore"), "materialize"],
-        cwd=ROOT,
-        env=space.env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    command = space.superstore("materialize")
     assert command.returncode == 0, command.stdout + command.stderr
     assert "Stack Trace:" not in command.stdout + command.stderr
-    while (status := client.get_run_status(ui_run)) not in FINISHED:
-        assert time.monotonic() < deadline + 300, f"run {ui_run} still {status}"
-        time.sleep(0.5)
-    assert status == DagsterRunStatus.SUCCESS
+    assert finished(client, ui_run) == "SUCCESS"
     with space.instance() as instance:
         record = instance.get_run_by_id(ui_run)
         ours = [run for run in instance.get_runs() if run.run_id not in before | {ui_run}]
@@ -104,29 +88,15 @@ def test_a_run_from_the_ui_and_superstore_materialize_at_once_finish_and_agree(s
                     assert sha256_bytes(data) == metadata["sha256"].value, key
                     checked += 1
     assert checked >= 22
-    status = subprocess.run(
-        [str(BIN / "superstore"), "status", "--recheck"],
-        cwd=ROOT,
-        env=space.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    status = space.superstore("status", "--recheck")
     lines = status.stdout.splitlines()[1:]
     assert len(lines) == 22 and all(line.split()[1] == "fresh" for line in lines), status.stdout
 
 
 def test_graphql_client_launches_the_pipeline(server):
     port, space = server
-    client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-    run_id = client.submit_job_execution(
-        "superstore_pipeline", repository_location_name="superstore_assets"
-    )
-    deadline = time.monotonic() + 300
-    while (status := client.get_run_status(run_id)) not in FINISHED:
-        assert time.monotonic() < deadline, f"run {run_id} still {status} after 300 s"
-        time.sleep(1)
-    assert status == DagsterRunStatus.SUCCESS
+    client, run_id = launch(port)
+    assert finished(client, run_id) == "SUCCESS"
     with space.instance() as instance:
         tags = instance.get_run_by_id(run_id).tags
         report = instance.get_latest_materialization_event(AssetKey("report"))

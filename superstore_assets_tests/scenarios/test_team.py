@@ -25,11 +25,18 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
-from dagster_graphql import DagsterGraphQLClient
 
 from superstore_assets.engine.project import ProfileError
 from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
-from superstore_assets_tests.servers import ARTIFACTS, CHROMIUM, chromium, dagster_dev, graphql
+from superstore_assets_tests.servers import (
+    ARTIFACTS,
+    CHROMIUM,
+    chromium,
+    dagster_dev,
+    finished,
+    graphql,
+    launch,
+)
 from superstore_assets_tests.team_services import (
     dask_cluster,
     postgres_bin,
@@ -39,7 +46,6 @@ from superstore_assets_tests.team_services import (
 
 BIN = Path(sys.executable).parent
 BUCKET = "superstore"
-FINISHED = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 RUNS_QUERY = """{ runsOrError { ... on Runs { results { runId status } } } }"""
 # Every asset the pipeline materializes (the source, superstore_csv, is observed, not stored).
 ASSETS = 22
@@ -245,15 +251,8 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
     with dagster_dev(env, tmp_path / "dev.log") as port:
         shown = graphql(port, RUNS_QUERY)["runsOrError"]["results"]
         assert [run["status"] for run in shown] == ["SUCCESS"] * 5
-        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-        launched = client.submit_job_execution(
-            "superstore_pipeline", repository_location_name="superstore_assets"
-        )
-        deadline = time.monotonic() + 300
-        while (state := client.get_run_status(launched)) not in FINISHED:
-            assert time.monotonic() < deadline, f"run {launched} still {state} after 300 s"
-            time.sleep(1)
-        assert state == DagsterRunStatus.SUCCESS
+        client, launched = launch(port)
+        assert finished(client, launched) == "SUCCESS"
         if CHROMIUM:
             with chromium() as browser:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
