@@ -209,6 +209,40 @@ def count_rows(data: bytes) -> int:
     return max(records - (1 if header else 0), 0)
 
 
+def first_row_holding_lines(df: pd.DataFrame, delimiter: str) -> int | None:
+    """The position of the first row with a cell that holds whole lines of the file, or None:
+    a line break and at least as many delimiters as a line has. Only a quote left open past
+    the end of its line puts lines in a cell (a quoted cell may hold a line break, as CSV
+    allows, but not a row's worth of fields). Columns read as categories are searched through
+    their distinct values."""
+    enough = len(df.columns) - 1
+
+    def holds_lines(cell: object) -> bool:
+        return isinstance(cell, str) and "\n" in cell and cell.count(delimiter) >= enough
+
+    first = None
+    for column in df.columns:
+        values = df[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            categories = values.cat.categories
+            if categories.dtype != object:
+                continue
+            swallowed = [c for c in categories if holds_lines(c)]
+            if not swallowed:
+                continue
+            broken = values.isin(swallowed).to_numpy()
+        elif values.dtype == object:
+            broken = values.str.contains("\n", regex=False, na=False).to_numpy(dtype=bool)
+            if broken.any():  # the rare cells with a line break, looked at one by one
+                broken[broken] = [holds_lines(cell) for cell in values.to_numpy()[broken]]
+        else:
+            continue
+        if broken.any():
+            position = int(broken.argmax())
+            first = position if first is None else min(first, position)
+    return first
+
+
 def strip_column_names(columns: pd.Index) -> list[str]:
     """The names without surrounding spaces; a name that repeats once stripped ("Sales" and
     "Sales ") gets .1, .2, … as pandas numbers a name repeated exactly, so that each is unique."""
@@ -287,18 +321,30 @@ def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
             na_values=[""],
         )
 
+    as_text = defaultdict(lambda: TEXT_AS_READ, DISTINCT_TEXT)
+    # pandas gives a repeated name's type to its copies too ("Sales" and "Sales.1"): an extra
+    # column must stay text as it was read, so a header that repeats a name is read as text.
+    names_in_header = split_first_record(head, layout.delimiter) if layout.header else []
+    repeated = len(set(names_in_header)) < len(names_in_header)
     try:
         try:
             # The numbers parsed as the file is read, never held as text: at millions of lines
             # this is most of the memory. A cell that is not a number makes it refuse...
-            df = parse(defaultdict(lambda: TEXT_AS_READ, {**DISTINCT_TEXT, **NUMBER_DTYPES}))
+            numbers = defaultdict(lambda: TEXT_AS_READ, {**DISTINCT_TEXT, **NUMBER_DTYPES})
+            df = parse(as_text if repeated else numbers)
         except pd.errors.ParserError:
             raise
         except (ValueError, TypeError, OverflowError):
             # ...and then every column is read as text and such cells counted, below.
-            df = parse(defaultdict(lambda: TEXT_AS_READ, DISTINCT_TEXT))
+            df = parse(as_text)
     except pd.errors.ParserError as error:
         raise DatasetError(describe_parser_error(error, layout)) from error
+    if (row := first_row_holding_lines(df, layout.delimiter)) is not None:
+        line = row + (2 if layout.header else 1)
+        raise DatasetError(
+            f"a quote opened on line {line} is closed only on a later line, so the lines "
+            "between are read as one cell; a quote must close on the line it opens"
+        )
     for column in df.columns:
         if isinstance(df[column].dtype, pd.CategoricalDtype):
             df[column] = df[column].astype(object)  # str cells, each distinct one held once

@@ -353,6 +353,33 @@ def test_a_quote_never_closed_is_refused():
     )
 
 
+def test_a_quote_closed_only_on_a_later_line_is_refused_not_read_as_one_cell():
+    """A quote opened mid-line that a later line's quote closes: pandas reads the lines
+    between as one cell, and rows disappear into it; the loader refuses instead."""
+    plain = {"Product Name": "Bush Somerset Desk"}  # no quote of its own
+    opened = line(2, **{**plain, "Order ID": '"CA-2016-2'})
+    closing = line(4, **{"Product Name": 'Bush "Somerset" Desk'})
+    data = csv_bytes(line(1, **plain), opened, line(3, **plain), closing, line(5, **plain))
+    with pytest.raises(reading.DatasetError) as refused:
+        reading.read_orders(data)
+    assert str(refused.value) == (
+        "a quote opened on line 3 is closed only on a later line, so the lines between are "
+        "read as one cell; a quote must close on the line it opens"
+    )
+
+
+def test_a_repeated_column_name_leaves_the_copy_as_text():
+    """pandas gives "Sales" and its copy "Sales.1" the same type: the copy, an extra column,
+    stays the text the file holds (found by the property test in test_ingest_properties)."""
+    columns = ["Sales", *(c for c in config.SUPERSTORE_COLUMNS if c != "Sales"), "Sales"]
+    data = csv_bytes(line(1, columns=columns))
+    data = data.replace(HEADER.encode(), ",".join(columns).encode(), 1)
+    raw, facts = reading.read_orders(data)
+    assert raw["Sales"].tolist() == [261.96]
+    assert raw["Sales.1"].tolist() == ["261.96"]
+    assert facts["extra_columns"] == ["Sales.1"]
+
+
 def test_counts_too_large_for_an_integer_are_not_numbers():
     df, facts = reading.read_orders(  # was OverflowError and TypeError casting to Int64
         csv_bytes(line(1, Quantity="inf"), line(2, Quantity="99999999999999999999"), line(3))
