@@ -55,6 +55,25 @@ def raw_bytes(data: bytes) -> Callable[[Path, Path], Path]:
     return make
 
 
+def lines_edited(edit: Callable[[list[bytes]], list[bytes]]) -> Callable[[Path, Path], Path]:
+    """A copy whose lines (without their line ends) `edit` changes."""
+
+    def make(source: Path, target: Path) -> Path:
+        end = b"\r\n" if b"\r\n" in source.read_bytes()[:4096] else b"\n"
+        lines = source.read_bytes().split(end)
+        target.write_bytes(end.join(edit(lines)))
+        return target
+
+    return make
+
+
+def quote_opened_on_a_line_without_quotes(lines: list[bytes]) -> list[bytes]:
+    """A quote opened in the second field of the first line that holds no quote, so that it is
+    closed only by a quote on a later line."""
+    at = next(i for i, line in enumerate(lines[1:], 1) if b'"' not in line)
+    return [*lines[:at], lines[at].replace(b",", b',"', 1), *lines[at + 1 :]]
+
+
 # name: (make the file, exit code, the sentence printed once, the step that refuses it)
 REFUSED = {
     "empty": (
@@ -77,6 +96,32 @@ REFUSED = {
         "orders_raw",
     ),
     "no_profit_column": (without_column("Profit"), 1, "missing: Profit", "orders_raw"),
+    "header_only": (
+        lines_edited(lambda lines: [lines[0], b""]),
+        1,
+        "the file has a header line but no rows of orders",
+        "orders_raw",
+    ),
+    "more_fields_than_the_header": (
+        lines_edited(lambda lines: [*lines[:5], lines[5] + b",extra,cells", *lines[6:]]),
+        1,
+        "line 6 has 23 fields where the header line has 21; a cell that holds a comma must be in "
+        "quotes",
+        "orders_raw",
+    ),
+    "quote_closed_on_a_later_line": (
+        lines_edited(quote_opened_on_a_line_without_quotes),
+        1,
+        "is closed only on a later line, so the lines between are read as one cell",
+        "orders_raw",
+    ),
+    "shipped_before_ordered": (
+        with_cells("Ship Date", [3, 4], "1/1/2010"),
+        1,
+        "2 rows with Ship Date before its Order Date, e.g. Row ID 4 (2010-01-01), Row ID 5 "
+        "(2010-01-01)",
+        "orders_clean",
+    ),
 }
 
 
