@@ -230,3 +230,53 @@ def test_dagsters_own_commands_print_the_refusal_once_and_no_trace(command, bund
     assert seen.count(said) == 1, seen
     assert f"{step} - " in seen.split(said)[0].splitlines()[-1], seen  # the line names the step
     no_trace(done)
+
+
+def written(**options) -> Callable[[Path, Path], Path]:
+    """A copy written with other pandas to_csv options (encoding, delimiter, header, line end)."""
+
+    def make(source: Path, target: Path) -> Path:
+        df = text_table(source)
+        if options.pop("legacy", False):
+            df = df.drop(columns=["Row ID", "Country"])
+        if options.pop("extra_and_reordered", False):
+            df = df[list(reversed(df.columns))].assign(Note="a column nobody reads")
+        df.to_csv(target, index=False, **{"encoding": "cp1252", "lineterminator": "\n", **options})
+        return target
+
+    return make
+
+
+# name: (make the file, what orders_raw's metadata then says)
+ACCEPTED = {
+    "utf8_with_bom": (written(encoding="utf-8-sig"), {"encoding": "utf-8 (BOM)"}),
+    "semicolons": (written(sep=";"), {"delimiter": ";"}),
+    "tabs": (written(sep="\t"), {"delimiter": "\t"}),
+    "no_header": (written(header=False), {"layout": "headerless 21 columns"}),
+    "older_19_columns": (
+        written(header=False, legacy=True),
+        {"layout": "headerless 19 columns (Row ID and Country added)"},
+    ),
+    "mac_roman_cr": (
+        written(encoding="mac_roman", lineterminator="\r"),
+        {"encoding": "mac_roman"},
+    ),
+    "extra_and_reordered_columns": (written(extra_and_reordered=True), {"extra_columns": ["Note"]}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ACCEPTED))
+def test_an_accepted_variant_runs_and_its_metadata_says_how_it_was_read(
+    case, bundled_home, tmp_path
+):
+    """The variants the loader documents as read: the run succeeds with no trace, and
+    orders_raw's metadata names the encoding, delimiter, layout or extra columns."""
+    space, good = bundled_home
+    make, said = ACCEPTED[case]
+    done = superstore(space, "materialize", "--dataset", str(make(good, tmp_path / f"{case}.csv")))
+    assert done.returncode == 0, done.stdout + done.stderr
+    no_trace(done)
+    with space.instance() as instance:
+        raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
+    metadata = raw.asset_materialization.metadata
+    assert {key: metadata[key].value for key in said} == said
