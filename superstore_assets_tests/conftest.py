@@ -145,3 +145,10 @@ def real_runs(tmp_path_factory) -> RealRuns:
     result = run_pipeline(space, modified)
     assert result.success
     return RealRuns(real=snapshot, both=space, modified_result=result)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The team-profile tests first: the longest (about 2 minutes, its servers to itself) then
+    starts at once on one worker instead of last, when the other worker would wait for it.
+    Everything else keeps the collection order (and its fixtures stay on one worker)."""
+    items.sort(key=lambda item: item.path.name != "test_team.py")  # stable
