@@ -12,7 +12,11 @@ python_log_level`.
 
 from __future__ import annotations
 
+import functools
+import io
 import logging
+import os
+import sys
 
 from dagster import Field, InitLoggerContext, colored_console_logger, logger
 
@@ -29,6 +33,14 @@ from superstore_assets.engine.failures import OneLineFailures
 def console_logger(init_context: InitLoggerContext) -> logging.Logger:
     shown = logging.getLevelName(init_context.logger_config["log_level"].upper())
     console = colored_console_logger.logger_fn(init_context)
+    terminal = _terminal()
+    for handler in list(console.handlers) if terminal is not None else []:
+        if isinstance(handler, logging.StreamHandler):  # coloredlogs': sys.stderr, read late
+            direct = logging.StreamHandler(terminal)
+            direct.setFormatter(handler.formatter)
+            direct.setLevel(handler.level)
+            console.removeHandler(handler)
+            console.addHandler(direct)
     if isinstance(shown, int) and shown > logging.DEBUG:
         # Every record reaches the filter (it learns what the failed checks found from their
         # DEBUG events); the handlers still show only what the level asks for.
@@ -37,3 +49,20 @@ def console_logger(init_context: InitLoggerContext) -> logging.Logger:
             handler.setLevel(shown)
         console.addFilter(OneLineFailures())
     return console
+
+
+@functools.cache
+def _terminal() -> io.TextIOWrapper | None:
+    """This process's standard error as it is when the first run's loggers start: a copy of
+    its file descriptor. Dagster captures a run's output while its steps run by sending the
+    descriptor to a file and copying the file back to the terminal with another process, which
+    it stops when the steps end: a line logged just before (a failed step's) could be lost. The
+    console's lines go to the copy, around that capture. None where standard error has no
+    descriptor (a test's capture of it)."""
+    try:
+        descriptor = os.dup(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return open(  # open as long as the process, as standard error is
+        descriptor, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace"
+    )
