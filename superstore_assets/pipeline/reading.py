@@ -128,6 +128,7 @@ class Layout:
     delimiter: str
     header: bool
     fields: int  # in the first line
+    repeats_a_name: bool = False  # the header names a column twice
 
 
 def split_first_record(text: str, delimiter: str) -> list[str]:
@@ -159,7 +160,12 @@ def detect_layout(text: str) -> Layout:
         if data:
             delimiter = max(data, key=lambda d: (len(splits[d]), d == sniffed))
             return Layout(delimiter=delimiter, header=False, fields=len(splits[delimiter]))
-    return Layout(delimiter=sniffed, header=True, fields=len(fields))
+    return Layout(
+        delimiter=sniffed,
+        header=True,
+        fields=len(fields),
+        repeats_a_name=len(set(fields)) < len(fields),
+    )
 
 
 def headerless_columns(fields: int) -> tuple[str, ...]:
@@ -324,14 +330,12 @@ def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
     as_text = defaultdict(lambda: TEXT_AS_READ, DISTINCT_TEXT)
     # pandas gives a repeated name's type to its copies too ("Sales" and "Sales.1"): an extra
     # column must stay text as it was read, so a header that repeats a name is read as text.
-    names_in_header = split_first_record(head, layout.delimiter) if layout.header else []
-    repeated = len(set(names_in_header)) < len(names_in_header)
+    numbers = defaultdict(lambda: TEXT_AS_READ, {**DISTINCT_TEXT, **NUMBER_DTYPES})
     try:
         try:
             # The numbers parsed as the file is read, never held as text: at millions of lines
             # this is most of the memory. A cell that is not a number makes it refuse...
-            numbers = defaultdict(lambda: TEXT_AS_READ, {**DISTINCT_TEXT, **NUMBER_DTYPES})
-            df = parse(as_text if repeated else numbers)
+            df = parse(as_text if layout.repeats_a_name else numbers)
         except pd.errors.ParserError:
             raise
         except (ValueError, TypeError, OverflowError):
