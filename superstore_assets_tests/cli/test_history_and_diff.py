@@ -3,7 +3,6 @@
 import hashlib
 import json
 import re
-import subprocess
 
 import pytest
 
@@ -14,12 +13,10 @@ from superstore_assets_tests.conftest import (
     BUNDLED_MODIFIED,
     REAL_MODIFIED,
     REAL_SHA256,
-    ROOT,
     copied,
     require_real,
     run_pipeline,
 )
-from superstore_assets_tests.servers import BIN
 
 pytestmark = pytest.mark.slow
 
@@ -70,25 +67,19 @@ def test_history_of_an_empty_home(workspace):
     assert done.stdout.strip() == f"No runs on record in {workspace.home}."
 
 
-def superstore(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / "superstore"), *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-
-
 @pytest.mark.real_data
 def test_acceptance_real_then_modified(real_runs, tmp_path):
     """A run on the real file, then one on the modified file (the session's pair, copied):
     history and diff tell them apart."""
     modified = require_real(REAL_MODIFIED)
     workspace = copied(real_runs.both, tmp_path / "pair")
-    history = json.loads(superstore("history", "--json", env=workspace.env()).stdout)
+    history = json.loads(workspace.superstore("history", "--json").stdout)
     assert [run["dataset_sha256"] for run in history] == [
         hashlib.sha256(modified.read_bytes()).hexdigest(),
         REAL_SHA256,
     ]
     page = tmp_path / "diff.html"
-    done = superstore("diff", "previous", "latest", "--html", str(page), env=workspace.env())
+    done = workspace.superstore("diff", "previous", "latest", "--html", str(page))
     assert done.returncode == 0, done.stderr[-2000:]
     text = done.stdout
     assert "0 added, 0 removed, 52 changed (by Row ID)" in text
@@ -97,9 +88,7 @@ def test_acceptance_real_then_modified(real_runs, tmp_path):
         line = next(line for line in text.splitlines() if line.strip().startswith(model))
         assert re.search(r"f1 [+-]0\.\d{4}", line) and re.search(r"roc_auc [+-]0\.\d{4}", line)
     assert "52 changed" in page.read_text()
-    as_json = json.loads(
-        superstore("diff", "previous", "latest", "--json", env=workspace.env()).stdout
-    )
+    as_json = json.loads(workspace.superstore("diff", "previous", "latest", "--json").stdout)
     assert len(as_json["dataset"]["changed"]) == 52
     assert set(as_json["dataset"]["changed_by_column"]) == {
         "Ship Mode",
@@ -115,6 +104,6 @@ def test_acceptance_real_then_modified(real_runs, tmp_path):
 
 
 def test_diff_names_an_unknown_run(workspace):
-    done = superstore("diff", "previous", "latest", env=workspace.env())
+    done = workspace.superstore("diff", "previous", "latest")
     assert done.returncode == 2
     assert "there is no previous run: 0 run(s) on record" in done.stderr

@@ -125,17 +125,6 @@ REFUSED = {
 }
 
 
-def superstore(space: Workspace, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "superstore_assets.cli", *args],
-        cwd=PACKAGE_DIR.parent,
-        env=space.env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def no_trace(done: subprocess.CompletedProcess) -> None:
     seen = done.stdout + done.stderr
     for mark in TRACE_MARKS:
@@ -165,7 +154,7 @@ def test_a_refused_file_prints_its_sentence_once_and_no_trace(case, bundled_home
     space, good = bundled_home
     make, code, said, step = REFUSED[case]
     bad = make(good, tmp_path / f"{case}.csv")
-    done = superstore(space, "materialize", "--dataset", str(bad))
+    done = space.superstore("materialize", "--dataset", str(bad))
     assert done.returncode == code, done.stdout + done.stderr
     assert (done.stdout + done.stderr).count(said) == 1, done.stdout + done.stderr
     no_trace(done)
@@ -178,7 +167,7 @@ def test_missing_and_text_numbers_are_dropped_or_counted_not_refused(good_home, 
     profit_blank = list(range(5, len(df), 100))
     df.loc[profit_blank, "Profit"] = ""
     df.loc[[7, 8], "Sales"] = "n/a"
-    done = superstore(space, "materialize", "--dataset", str(write(df, tmp_path / "holes.csv")))
+    done = space.superstore("materialize", "--dataset", str(write(df, tmp_path / "holes.csv")))
     assert done.returncode == 0, done.stdout + done.stderr
     no_trace(done)
     with space.instance() as instance:
@@ -194,9 +183,9 @@ def test_after_a_refused_file_the_good_one_trains_nothing(good_home, tmp_path):
     model (and whatever ran before this test in the home, the good file's outputs are kept)."""
     space, good = good_home
     make, code, _, _ = REFUSED["negative_quantity"]
-    refused = superstore(space, "materialize", "--dataset", str(make(good, tmp_path / "bad.csv")))
+    refused = space.superstore("materialize", "--dataset", str(make(good, tmp_path / "bad.csv")))
     assert refused.returncode == code
-    done = superstore(space, "materialize", "--dataset", str(good))
+    done = space.superstore("materialize", "--dataset", str(good))
     assert done.returncode == 0, done.stdout + done.stderr
     computed = done.stdout.split("Reused")[0]
     trained = [
@@ -273,7 +262,7 @@ def test_an_accepted_variant_runs_and_its_metadata_says_how_it_was_read(
     orders_raw's metadata names the encoding, delimiter, layout or extra columns."""
     space, good = bundled_home
     make, said = ACCEPTED[case]
-    done = superstore(space, "materialize", "--dataset", str(make(good, tmp_path / f"{case}.csv")))
+    done = space.superstore("materialize", "--dataset", str(make(good, tmp_path / f"{case}.csv")))
     assert done.returncode == 0, done.stdout + done.stderr
     no_trace(done)
     with space.instance() as instance:
