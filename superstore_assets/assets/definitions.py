@@ -20,6 +20,7 @@ from superstore_assets.engine.dagster_internals import use_as_default_console_lo
 from superstore_assets.engine.executor import local_executor
 from superstore_assets.engine.files import is_local
 from superstore_assets.engine.io_manager import StorageIOManager
+from superstore_assets.engine.one_shot import settle_dagster_command
 from superstore_assets.engine.project import (
     ProfileError,
     dataset_path,
@@ -144,7 +145,9 @@ def superstore_job():
 # Here is where every way of loading the project passes (`superstore`, `dagster`, `dg`, the UI's
 # code server, a run worker). An exported DAGSTER_HOME without the project's dagster.yaml is
 # given it, and runs that name no logger in their config (Dagster's implicit asset job) get the
-# project's console logger: a failed step in one line, above DEBUG (loggers.py).
+# project's console logger: a failed step in one line, above DEBUG (loggers.py). Dagster's
+# one-shot commands run and end as `superstore` does (one_shot.py).
 settle_exported_home()
+settle_dagster_command()
 use_as_default_console_logger(console_logger)
 defs = make_definitions()

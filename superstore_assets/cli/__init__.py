@@ -15,11 +15,8 @@ One module per command; what they share is in common.py.
 from __future__ import annotations
 
 import argparse
-import atexit
-import os
 import signal
 import sys
-import threading
 
 from superstore_assets.cli import common
 from superstore_assets.cli.diff import diff
@@ -27,6 +24,7 @@ from superstore_assets.cli.history import history
 from superstore_assets.cli.materialize import materialize
 from superstore_assets.cli.prune import gc
 from superstore_assets.cli.status import observe_command, status
+from superstore_assets.engine.one_shot import exit_now
 
 
 def parser() -> argparse.ArgumentParser:
@@ -91,24 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The `superstore` command itself: main(), then a quick exit.
-
-    Once a command has finished and its output is flushed, tearing the interpreter down (the
-    objects of the 2,700 modules that Dagster, pandas and scikit-learn import, one by one) took
-    about a second on this machine, a tenth of a run. So the process ends with the exit handlers
-    run, its output flushed and then os._exit, as long as no other thread is still running.
-    """
+    """The `superstore` command itself: main(), then a quick exit (engine/one_shot.py)."""
     common.ONE_COMMAND_PROCESS = True
     code = main()
-    if threading.active_count() > 1:  # some thread still at work: let the interpreter wait
-        sys.exit(code)
-    atexit._run_exitfuncs()  # logging's flush, weakref finalizers, multiprocessing's clean-up
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a closed pipe: nothing more can be written anyway
-        pass
-    os._exit(code)
+    exit_now(code)
+    sys.exit(code)  # another thread is still at work: let the interpreter wait for it
 
 
 if __name__ == "__main__":

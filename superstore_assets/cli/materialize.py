@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc as garbage_collector
 import os
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from superstore_assets.cli.common import (
     setup,
     status_key,
 )
+from superstore_assets.engine.one_shot import freeze_heap
 
 
 def materialize(args: argparse.Namespace) -> int:
@@ -110,11 +110,9 @@ def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: st
         }
     job = reconstructable(superstore_job)
     if common.ONE_COMMAND_PROCESS:
-        # What is alive now (modules, definitions, the instance) lives as long as the process:
-        # frozen, it is no longer walked by every pass of the cycle collector during the run.
-        # Only in the `superstore` process, which ends with the command; a caller of main()
-        # keeps its heap as it was.
-        garbage_collector.freeze()
+        # Only in the `superstore` process, which ends with the command (engine/one_shot.py);
+        # a caller of main() keeps its heap as it was.
+        freeze_heap()
     with execute_job(
         job,
         instance=instance,
