@@ -14,7 +14,7 @@ from dagster import (
 
 from superstore_assets.assets import eda, evaluation, ingest, models, report, split
 from superstore_assets.assets.loggers import console_logger
-from superstore_assets.assets.resources import DatasetResource
+from superstore_assets.assets.resources import DatasetResource, params_resources
 from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
 from superstore_assets.engine.dagster_internals import use_as_default_console_logger
 from superstore_assets.engine.executor import local_executor
@@ -50,7 +50,10 @@ def make_resources(
     dataset: str, storage: str, previews: bool = True, date_format: str = "auto"
 ) -> dict:
     """The dataset resource and one IO manager per kind of output, all under `storage`."""
-    resources: dict = {"dataset": DatasetResource(path=dataset, date_format=date_format)}
+    resources: dict = {
+        "dataset": DatasetResource(path=dataset, date_format=date_format),
+        **params_resources(),
+    }
     for key, (kind, folder) in STORAGE_FOLDERS.items():
         resources[key] = StorageIOManager(root=storage, folder=folder, kind=kind, previews=previews)
     return resources

@@ -14,6 +14,7 @@ from dagster import (
 from superstore_assets.engine.executor import PARALLEL_TAG
 from superstore_assets.engine.versioned_asset import versioned_asset
 from superstore_assets.pipeline import config, evaluation, models, split
+from superstore_assets.pipeline import params as parameters
 from superstore_assets.pipeline.config import ModelSpec
 
 
@@ -38,18 +39,22 @@ def model_asset(spec: ModelSpec) -> AssetsDefinition:
         group_name="modeling",
         op_tags=_parallel_tags(spec),
         description=f"{spec.title}: preprocessing and estimator, grid chosen on validation.",
+        params=(spec.name, "tuning"),
     )
-    def _model(train_val_test: pd.DataFrame) -> Output:
+    def _model(train_val_test: pd.DataFrame, params: dict) -> Output:
+        metric, max_rows = parameters.tuning_settings(params["tuning"])
         fitted = models.fit_best_model(
-            spec, split.side(train_val_test, "train"), split.side(train_val_test, "validation")
+            parameters.model_spec(spec, params[spec.name]),
+            split.side(train_val_test, "train"),
+            split.side(train_val_test, "validation"),
+            metric=metric,
+            max_rows=max_rows,
         )
         return Output(
             fitted.pipeline,
             metadata={
                 "params": MetadataValue.json(fitted.params),
-                f"validation_{config.SELECTION_METRIC}": MetadataValue.float(
-                    fitted.validation_score
-                ),
+                f"validation_{metric}": MetadataValue.float(fitted.validation_score),
                 "candidates": MetadataValue.json(fitted.candidates),
                 "fit_seconds": MetadataValue.float(round(fitted.fit_seconds, 3)),
                 "train_rows_fitted": MetadataValue.int(fitted.train_rows),

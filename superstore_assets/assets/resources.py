@@ -1,4 +1,4 @@
-"""Resources: the dataset file the pipeline reads."""
+"""Resources: the dataset file the pipeline reads, and the parameters a run overrides."""
 
 from __future__ import annotations
 
@@ -51,6 +51,49 @@ def _read(path: str, mtime_ns: int, size: int) -> bytes:
     """The file's bytes, read once per change: the CLI's observation of the file and the run's
     share one read."""
     return Path(path).read_bytes()
+
+
+class ParamsResource(ConfigurableResource):
+    """One section of the parameters (pipeline/params.py: a model, `split`, `tuning`), with
+    the run's overrides written `key=value`, as `superstore materialize -S section.key=value`
+    writes them; in the Launchpad, `resources: {random_forest: {config: {overrides:
+    ["max_depth=8"]}}}`. Its overrides are part of the versions of the assets that read it."""
+
+    section: str
+    overrides: list[str] = []  # noqa: RUF012 (pydantic copies a field's default)
+
+    def values(self) -> dict[str, object]:
+        """The section's overrides, checked; a Failure naming the one refused."""
+        from superstore_assets.pipeline import params
+
+        try:
+            checked = params.parse(f"{self.section}.{text}" for text in self.overrides)
+        except params.ParamError as error:
+            raise Failure(description=f"Parameter refused: {error}.") from error
+        return params.section_overrides(checked, self.section)
+
+    def output_settings(self) -> dict[str, object]:
+        """Only what is overridden: a run on the defaults records what it always did."""
+        return self.values()
+
+
+def params_resources(overrides: dict[str, object] | None = None) -> dict[str, ParamsResource]:
+    """A ParamsResource for every section, holding `overrides` (checked section.key: value)."""
+    import json
+
+    from superstore_assets.pipeline import params
+
+    overrides = overrides or {}
+    return {
+        section: ParamsResource(
+            section=section,
+            overrides=[
+                f"{key}={json.dumps(value)}"
+                for key, value in params.section_overrides(overrides, section).items()
+            ],
+        )
+        for section in params.defaults()
+    }
 
 
 def forget_bytes() -> None:

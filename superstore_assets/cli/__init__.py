@@ -8,6 +8,9 @@ superstore observe                     # record the dataset file's current hash,
 superstore gc --keep N                 # keep N versions of each stored output, delete the rest
 superstore history [--json]            # the runs on record, newest first
 superstore diff previous latest        # what differed between two runs
+superstore materialize -S random_forest.max_depth=8       # a parameter overridden for a run
+superstore exp run -S random_forest.max_depth=4,8 -S logistic_regression.C=0.1,1  # a sweep
+superstore exp show [--sort roc_auc] [--md]                # one table of many runs
 
 One module per command; what they share is in common.py.
 """
@@ -20,6 +23,7 @@ import sys
 
 from superstore_assets.cli import common
 from superstore_assets.cli.diff import diff
+from superstore_assets.cli.experiments import exp_run, exp_show
 from superstore_assets.cli.history import history
 from superstore_assets.cli.materialize import materialize
 from superstore_assets.cli.prune import gc
@@ -49,6 +53,40 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--log-level", default="INFO", help="Dagster's console log level (INFO, WARNING, …)"
     )
+    run.add_argument(
+        "-S",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter for this run, e.g. random_forest.max_depth=8 (repeatable)",
+    )
+    experiments = commands.add_parser("exp", help="parameter sweeps, and a table of many runs")
+    exp = experiments.add_subparsers(dest="exp_command", required=True)
+    sweep = exp.add_parser("run", help="a run per combination of the -S values, reusing")
+    sweep.add_argument(
+        "-S",
+        "--set",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2",
+        help="a parameter and the values to sweep, e.g. random_forest.max_depth=4,8,16",
+    )
+    sweep.add_argument("--name", help="the experiment's name (default: the -S texts)")
+    sweep.add_argument("--random", type=int, metavar="N", help="N combinations, chosen at random")
+    sweep.add_argument("--seed", type=int, default=0, help="the seed of --random (default 0)")
+    sweep.add_argument("--log-level", default="WARNING", help="Dagster's console log level")
+    sweep.set_defaults(handler=exp_run)
+    table = exp.add_parser("show", help="one row per run: parameters, metrics, reuse")
+    table.add_argument("--experiment", help="only this experiment's runs")
+    table.add_argument("--data", help="only runs on this dataset (file name or hash prefix)")
+    table.add_argument("--sort", metavar="[MODEL.]METRIC", help="e.g. roc_auc, random_forest.f1")
+    table.add_argument("--every-run", action="store_true", help="repeated runs too")
+    table.add_argument("--limit", type=int, default=200, help="among the newest N runs")
+    form = table.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="machine-readable output")
+    form.add_argument("--md", action="store_true", help="a Markdown table")
+    table.set_defaults(handler=exp_show)
     check = commands.add_parser("status", help="observe the dataset; which assets are stale, why")
     check.add_argument(
         "--recheck", action="store_true", help="work it out again, even if nothing changed"
@@ -60,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
     prune.add_argument("--keep", type=int, required=True, help="versions kept per asset (>= 1)")
     prune.add_argument("--dry-run", action="store_true", help="list, do not delete")
     prune.set_defaults(handler=gc)
-    for command in (run, check, look, prune):
+    for command in (run, check, look, prune, sweep, table):
         command.add_argument("--dataset", help="a Superstore CSV (default: data/superstore.csv)")
         command.add_argument("--storage", help="storage folder or fsspec URL (default: storage/)")
     past = commands.add_parser("history", help="the runs on record, newest first")
@@ -80,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `superstore history | head` ends quietly
     args = parser().parse_args(argv)
     from superstore_assets.engine.project import ProfileError
+    from superstore_assets.pipeline.params import ParamError
 
     try:
         return args.handler(args)
-    except (common.DatasetUnreadable, ProfileError) as error:  # one sentence: what, and how
+    except (common.DatasetUnreadable, ProfileError, ParamError) as error:  # what, and how
         print(f"superstore {args.command}: {error}", file=sys.stderr)
         return 2
 

@@ -38,9 +38,19 @@ def dataset_resource():
     return DatasetResource(path=dataset_path(), date_format=date_format_setting())
 
 
-def graph(home: Path, dataset) -> tuple[list, object]:
+def overrides(args: argparse.Namespace) -> dict:
+    """The parameters overridden with -S key=value, checked (a ParamError says which and why)."""
+    assignments = getattr(args, "set", None) or []
+    if not assignments:
+        return {}
+    from superstore_assets.pipeline.params import parse
+
+    return parse(assignments)
+
+
+def graph(home: Path, dataset, overrides: dict | None = None) -> tuple[list, object]:
     """The asset graph's nodes for the freshness rule, from the cache when the code is
-    unchanged."""
+    unchanged, with the settings of the dataset and of the overridden parameters."""
     from superstore_assets.engine.freshness import graph_nodes
     from superstore_assets.engine.manifest import load_graph
     from superstore_assets.engine.project import storage_path
@@ -50,7 +60,12 @@ def graph(home: Path, dataset) -> tuple[list, object]:
 
         return make_definitions()
 
-    return graph_nodes(load_graph(home, definitions), storage_path(), {"dataset": dataset})
+    resources = {"dataset": dataset}
+    if overrides:
+        from superstore_assets.assets.resources import params_resources
+
+        resources.update(params_resources(overrides))
+    return graph_nodes(load_graph(home, definitions), storage_path(), resources)
 
 
 def observe(instance, dataset) -> tuple[str, str | None]:

@@ -34,9 +34,11 @@ def materialize(args: argparse.Namespace) -> int:
     home = setup(args)
     from superstore_assets.engine.statuscache import recall
 
+    overrides = common.overrides(args)
     key = status_key(home, settle=True)
     recompute = args.scope == "all"
-    kept = None if recompute else recall(home, key)
+    # The kept status answers for the defaults only.
+    kept = None if recompute or overrides else recall(home, key)
     if kept is not None and kept["all_fresh"]:  # nothing changed since every asset was fresh
         print(observed_line(kept["path"], kept["version"], kept["version"]))
         print(f"Nothing is stale: 0 computed, 0 reused, {kept['assets']} untouched.")
@@ -57,7 +59,7 @@ def materialize(args: argparse.Namespace) -> int:
                 "without finishing it (killed?); marked as failed. Its finished outputs stay."
             )
         version, previous = observe(instance, dataset)
-        nodes, source = graph(home, dataset)
+        nodes, source = graph(home, dataset, overrides)
         every = [node.key for node in nodes]
         print(observed_line(dataset.path, version, previous))
         statuses = None if recompute else resolve(instance, nodes, source, version)
@@ -66,13 +68,18 @@ def materialize(args: argparse.Namespace) -> int:
             tags = {
                 LAUNCHED_BY_TAG: str(os.getpid()),
                 **({RECOMPUTE_TAG: "true"} if recompute else {}),
+                **experiment_tags(dataset, version, overrides, getattr(args, "experiment", None)),
             }
-            log_level = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+            run_config = {
+                "loggers": {"console": {"config": {"log_level": args.log_level}}},
+                **params_run_config(overrides),
+            }
             result = stack.enter_context(
-                _run(instance, selection, tags, log_level, dataset=dataset, storage=storage)
+                _run(instance, selection, tags, run_config, dataset=dataset, storage=storage)
             )
     if not selection:
-        keep_status(home, key, dataset.path, version, statuses)
+        if not overrides:
+            keep_status(home, key, dataset.path, version, statuses)
         print(f"Nothing is stale: 0 computed, 0 reused, {len(every)} untouched.")
         return 0
     seconds = time.perf_counter() - started
@@ -84,6 +91,36 @@ def materialize(args: argparse.Namespace) -> int:
         print(f"Outputs under {storage}")
         print(f"Report: {Path(storage) / 'report' / 'report.html'}")
     return 0 if result.success else 1
+
+
+def experiment_tags(dataset, version: str, overrides: dict, experiment: str | None) -> dict:
+    """The run's dataset (also when orders_raw is not in the run), its overridden parameters
+    and its experiment, as run tags: what `superstore exp show` reads back."""
+    import json
+
+    from superstore_assets.engine.provenance import EXPERIMENT_TAG, PARAMS_TAG, TAG_PREFIX
+
+    tags = {
+        f"{TAG_PREFIX}dataset": Path(dataset.path).name,
+        f"{TAG_PREFIX}dataset_sha256": version,
+    }
+    if overrides:
+        tags[PARAMS_TAG] = json.dumps(overrides, sort_keys=True)
+    if experiment:
+        tags[EXPERIMENT_TAG] = experiment
+    return tags
+
+
+def params_run_config(overrides: dict) -> dict:
+    """The overrides as run config of the parameter resources (as the Launchpad writes it)."""
+    from superstore_assets.assets.resources import params_resources
+
+    sections = {
+        section: {"config": {"section": section, "overrides": resource.overrides}}
+        for section, resource in params_resources(overrides).items()
+        if resource.overrides
+    }
+    return {"resources": sections} if sections else {}
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
 from superstore_assets.engine.freshness import REUSED_FROM_RUN
 from superstore_assets.engine.hashing import short
-from superstore_assets.engine.provenance import TAG_PREFIX
+from superstore_assets.engine.provenance import EXPERIMENT_TAG, PARAMS_TAG, TAG_PREFIX
 from superstore_assets.pipeline import config
 
 REPORTED_METRICS = ("f1", "roc_auc")
@@ -31,6 +32,8 @@ class RunSummary:
     computed: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)  # the overrides (-S), if any
+    experiment: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -66,6 +69,8 @@ def run_history(instance: DagsterInstance, limit: int = 20) -> list[RunSummary]:
             status=run.status.value,
             dataset=run.tags.get(f"{TAG_PREFIX}dataset", ""),
             dataset_sha256=run.tags.get(f"{TAG_PREFIX}dataset_sha256", ""),
+            params=json.loads(run.tags.get(PARAMS_TAG, "{}")),
+            experiment=run.tags.get(EXPERIMENT_TAG, ""),
         )
         for materialization in by_run.get(run.run_id, []):
             event = materialization.asset_materialization
@@ -80,6 +85,57 @@ def run_history(instance: DagsterInstance, limit: int = 20) -> list[RunSummary]:
         summary.reused.sort()
         summaries.append(summary)
     return summaries
+
+
+def experiment_table(
+    instance: DagsterInstance, limit: int = 200, every_run: bool = False
+) -> list[dict]:
+    """The successful runs, newest first, one per experiment, dataset and parameters (or every
+    one): the parameters that differ from the defaults, computed and reused counts, and each
+    model's test metrics as of the run. A model the run did not touch (it was fresh) has the
+    metrics of its newest evaluation before the run: the one the run stood on."""
+    from superstore_assets.pipeline.params import differing
+
+    summaries = [s for s in run_history(instance, limit=limit) if s.status == "SUCCESS"]
+    evaluations = {
+        spec.name: [
+            (record.timestamp, record.asset_materialization.metadata)
+            for record in instance.fetch_materializations(
+                AssetKey(f"{spec.name}_metrics"), limit=10_000
+            ).records
+        ]
+        for spec in config.MODEL_SPECS
+    }
+    ends = {
+        record.dagster_run.run_id: record.end_time or record.create_timestamp.timestamp()
+        for record in instance.get_run_records(limit=limit)
+    }
+    rows, seen = [], set()
+    for summary in summaries:
+        params = differing(summary.params)
+        identity = (summary.experiment, summary.dataset_sha256, json.dumps(params, sort_keys=True))
+        if identity in seen and not every_run:
+            continue
+        seen.add(identity)
+        metrics = {}
+        for name, records in evaluations.items():
+            before = [(t, m) for t, m in records if t <= ends.get(summary.run_id, 0)]
+            if before:
+                metrics[name] = recorded_test_metrics(max(before, key=lambda r: r[0])[1])
+        rows.append(
+            {
+                "run_id": summary.run_id,
+                "started": summary.started,
+                "experiment": summary.experiment,
+                "dataset": summary.dataset,
+                "dataset_sha256": summary.dataset_sha256,
+                "params": params,
+                "computed": len(summary.computed),
+                "reused": len(summary.reused),
+                "metrics": metrics,
+            }
+        )
+    return rows
 
 
 @dataclass

@@ -6,6 +6,9 @@ import subprocess
 from pathlib import Path
 
 TAG_PREFIX = "superstore/"
+# The parameters a run overrode (JSON, section.key: value), and the experiment it belongs to.
+PARAMS_TAG = f"{TAG_PREFIX}params"
+EXPERIMENT_TAG = f"{TAG_PREFIX}experiment"
 
 
 def git_state(root: Path) -> dict[str, str]:

@@ -103,6 +103,7 @@ def versioned_asset(
     prepare: Callable[..., None] | None = None,
     dagster_type: DagsterType | None = None,
     columns: Mapping[str, Sequence[str]] | None = None,
+    params: Sequence[str] = (),
     **asset_arguments: Any,
 ) -> Callable[[Callable], AssetsDefinition]:
     """Like `@asset`, with a derived code version, content data versions and reuse.
@@ -111,7 +112,9 @@ def versioned_asset(
     `prepare(context, ...)` runs before the reuse lookup (orders_raw observes its file there)
     and may return metadata for the materialization either way. `columns` names, per input
     table, the only columns the function reads: only those are loaded, and they are part of the
-    code version.
+    code version. `params` names the parameter sections the function reads (resources of the
+    same names, pipeline/params.py): the function gets their overrides as `params`, and they
+    are part of the asset's settings, so an override makes this asset stale and no other.
     """
 
     def decorate(function: Callable) -> AssetsDefinition:
@@ -130,7 +133,7 @@ def versioned_asset(
         parameters = [
             p if _is_resource(p.annotation) else p.replace(annotation=inspect.Parameter.empty)
             for p in signature.parameters.values()
-            if p.name != "context"
+            if p.name not in ("context", "params")
         ]
 
         def compute(context: AssetExecutionContext, **inputs: Any):
@@ -153,6 +156,8 @@ def versioned_asset(
                     value = decode(kind, node.store.verified(name, prior.version))
             else:
                 loaded = {k: v.load() if isinstance(v, Pending) else v for k, v in inputs.items()}
+                if params:
+                    loaded["params"] = {s: getattr(context.resources, s).values() for s in params}
                 result = _call(function, context, loaded)
                 # The inputs are let go before the output is encoded: at millions of lines the
                 # clean orders would otherwise be encoded beside the raw ones.
@@ -183,6 +188,11 @@ def versioned_asset(
         compute.__name__ = name
         compute.__doc__ = function.__doc__
         tags = {**arguments.pop("op_tags", {}), LAZY_INPUTS_TAG: "true"}
+        if params:
+            arguments["required_resource_keys"] = {
+                *arguments.pop("required_resource_keys", ()),
+                *params,
+            }
         if columns:
             ins = dict(arguments.pop("ins", {}))
             for input_name, names in columns.items():

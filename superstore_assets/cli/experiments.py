@@ -1,0 +1,117 @@
+"""`superstore exp run` and `superstore exp show`: parameter sweeps, and one table of many runs.
+
+A sweep is one `superstore materialize` per combination of the swept values, one after another,
+each a recorded run tagged with its parameters and the experiment's name. Each reuses what the
+earlier ones computed (the freshness rule restores any output made before with the same code,
+inputs and parameters), so a sweep over the forest's depth fits the other models once, and a
+sweep run again, or resumed after an interruption, fits only what no earlier run fitted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from superstore_assets.cli.common import setup
+from superstore_assets.cli.materialize import materialize
+from superstore_assets.engine.hashing import short
+from superstore_assets.pipeline import config
+
+
+def exp_run(args: argparse.Namespace) -> int:
+    """Every combination of the -S values (or --random N of them), each a recorded run."""
+    from superstore_assets.pipeline.params import combinations
+
+    points = combinations(args.set, sample=args.random, seed=args.seed)  # checked, all of them
+    name = args.name or " ".join(args.set)
+    print(f"Experiment {name!r}: {len(points)} combination(s)")
+    for number, point in enumerate(points, 1):
+        written = " ".join(f"{k}={json.dumps(v)}" for k, v in point.items())
+        print(f"\n[{number}/{len(points)}] {written}")
+        step = argparse.Namespace(
+            scope="stale",
+            set=[f"{k}={json.dumps(v)}" for k, v in point.items()],
+            experiment=name,
+            log_level=args.log_level,
+            dataset=args.dataset,
+            storage=args.storage,
+        )
+        code = materialize(step)
+        if code != 0:
+            print(f"Stopped: combination {number} failed; the runs before it are kept.")
+            return code
+    print(f"\nsuperstore exp show --experiment {json.dumps(name)}")
+    return 0
+
+
+def exp_show(args: argparse.Namespace) -> int:
+    """One row per run (the newest of each experiment, dataset and parameters): the dataset,
+    the parameters that differ from the defaults, each model's test metrics, computed/reused."""
+    setup(args)
+    from dagster import DagsterInstance
+
+    from superstore_assets.engine.history import experiment_table
+
+    with DagsterInstance.get() as instance:
+        rows = experiment_table(instance, limit=args.limit, every_run=args.every_run)
+    if args.experiment:
+        rows = [row for row in rows if row["experiment"] == args.experiment]
+    if args.data:
+        rows = [
+            row
+            for row in rows
+            if row["dataset_sha256"].startswith(args.data) or row["dataset"] == args.data
+        ]
+    if args.sort:
+        model, _, metric = args.sort.rpartition(".")
+        rows.sort(key=lambda row: _sort_value(row, model, metric), reverse=True)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print(f"No runs to show in {os.environ['DAGSTER_HOME']}.")
+    else:
+        print(format_table(rows, markdown=args.md))
+    return 0
+
+
+def _sort_value(row: dict, model: str, metric: str) -> float:
+    models = [model] if model else [spec.name for spec in config.MODEL_SPECS]
+    values = [row["metrics"].get(m, {}).get(metric) for m in models]
+    return max((v for v in values if v is not None), default=float("-inf"))
+
+
+def format_table(rows: list[dict], markdown: bool = False) -> str:
+    """The table as aligned text, or as Markdown (for a pull request)."""
+    models = [spec.name for spec in config.MODEL_SPECS]
+    header = ["run", "experiment", "dataset", "parameters", "computed", "reused"]
+    header += [f"{name} AUC/F1" for name in models]
+    lines = [header]
+    for row in rows:
+        scores = [
+            "{roc_auc:.4f}/{f1:.4f}".format(**row["metrics"][name])
+            if name in row["metrics"]
+            else "-"
+            for name in models
+        ]
+        parameters = " ".join(f"{k}={json.dumps(v)}" for k, v in row["params"].items())
+        lines.append(
+            [
+                row["run_id"][:8],
+                row["experiment"] or "-",
+                f"{row['dataset']} {short(row['dataset_sha256'])}".strip() or "-",
+                parameters or "(defaults)",
+                str(row["computed"]),
+                str(row["reused"]),
+                *scores,
+            ]
+        )
+    if markdown:
+        rendered = ["| " + " | ".join(cells) + " |" for cells in lines]
+        rendered.insert(1, "|" + "---|" * len(header))
+        return "\n".join(rendered)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
