@@ -12,8 +12,9 @@
 
 `superstore` does both (cli/__init__.py, cli/materialize.py). So do Dagster's own one-shot
 commands when they load the project (`dagster asset materialize`, `dagster job execute`,
-`dg launch`), with the exit status Dagster passes to sys.exit: see settle_dagster_command. Any other process that imports
-the project (the tests, the web server, a notebook) keeps the interpreter's own ways.
+`dg launch`), with the exit status Dagster passes to sys.exit: see settle_dagster_command. Any
+other process that imports the project (the tests, the web server, a notebook) keeps the
+interpreter's own ways.
 """
 
 from __future__ import annotations
