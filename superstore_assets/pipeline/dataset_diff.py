@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from superstore_assets.pipeline.drift import column_drift, format_drift
+
 KEY = "Row ID"
 EXAMPLES = 5
 # Text columns whose set of values is worth watching: a new Region or Ship Mode is news.
@@ -24,6 +26,7 @@ class DatasetDiff:
     columns_added: list[str] = field(default_factory=list)
     columns_removed: list[str] = field(default_factory=list)
     categories: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # column -> +/-
+    drift: dict[str, dict] = field(default_factory=dict)  # column -> PSI and more (drift.py)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -70,6 +73,7 @@ def diff_datasets(before: pd.DataFrame, after: pd.DataFrame) -> DatasetDiff:
                     "added": sorted(new - old),
                     "removed": sorted(old - new),
                 }
+    result.drift = column_drift(before, after)
     return result
 
 
@@ -95,6 +99,7 @@ def format_dataset_diff(d: DatasetDiff) -> list[str]:
         lines.append(f"columns added: {d.columns_added}; removed: {d.columns_removed}")
     for column, change in d.categories.items():
         lines.append(f"{column} values added: {change['added']}; removed: {change['removed']}")
+    lines += format_drift(d.drift)
     return lines
 
 

@@ -32,6 +32,19 @@ FEATURE_SOURCE_COLUMNS: tuple[str, ...] = (
 )
 
 
+# The model inputs (and the target) made from each Superstore column: what a change in the
+# column's distribution can move (drift.py).
+FEEDS: dict[str, tuple[str, ...]] = {
+    "Sales": ("Sales",),
+    "Quantity": ("Quantity",),
+    "Discount": ("Discount",),
+    "Order Date": ("shipping_days", "order_month"),
+    "Ship Date": ("shipping_days",),
+    **{c: (c,) for c in config.CATEGORICAL_FEATURES if c != "order_month"},
+    "Profit": (f"{config.TARGET} (the target)",),
+}
+
+
 def build_features(orders: pd.DataFrame) -> pd.DataFrame:
     """The model inputs: identifiers, numeric and categorical features, and the target.
 

@@ -61,6 +61,26 @@ def test_two_runs_on_two_datasets_are_told_apart(materialized, bundled_run):
     assert [run["run_id"] for run in json.loads(done.stdout)] == [second.run_id, first.run_id]
 
 
+def test_diff_flags_a_column_whose_distribution_moved(materialized, tmp_path):
+    import pandas as pd
+
+    table = pd.read_csv(BUNDLED, dtype=str, keep_default_na=False, encoding="cp1252")
+    table["Discount"] = [f"{min(float(v) + 0.1, 0.9):g}" for v in table["Discount"]]
+    drifted = tmp_path / "discount_up.csv"
+    table.to_csv(drifted, index=False, encoding="cp1252")
+    ran = materialized.superstore("materialize", "--dataset", str(drifted))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    done = materialized.superstore("diff", "previous", "latest")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "  distribution drift (PSI; 0.2 or more is flagged):" in lines, done.stdout
+    (discount,) = [line for line in lines if line.split()[:1] == ["Discount"]]
+    assert "DRIFTED" in discount and discount.endswith("; feeds Discount"), discount
+    assert not any("DRIFTED" in line for line in lines if line is not discount), done.stdout
+    as_json = json.loads(materialized.superstore("diff", "previous", "latest", "--json").stdout)
+    assert as_json["dataset"]["drift"]["Discount"]["drifted"] is True
+
+
 def test_history_of_an_empty_home(workspace):
     done = workspace.superstore("history")
     assert done.returncode == 0, done.stderr
