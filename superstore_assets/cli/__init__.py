@@ -86,6 +86,10 @@ def parser() -> argparse.ArgumentParser:
     form = table.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="machine-readable output")
     form.add_argument("--md", action="store_true", help="a Markdown table")
+    table.add_argument("--html", metavar="FILE", help="also write the table and charts as a page")
+    table.add_argument(
+        "--roc", type=int, default=4, metavar="N", help="ROC curves of the first N runs (--html)"
+    )
     table.set_defaults(handler=exp_show)
     check = commands.add_parser("status", help="observe the dataset; which assets are stale, why")
     check.add_argument(
@@ -104,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     past = commands.add_parser("history", help="the runs on record, newest first")
     past.add_argument("--json", action="store_true", help="machine-readable output")
     past.add_argument("--limit", type=int, default=20, help="at most this many runs")
+    past.add_argument("--params", action="store_true", help="the parameters each run overrode")
     past.set_defaults(handler=history)
     compare = commands.add_parser("diff", help="what differed between two runs")
     compare.add_argument("before", help="run id, dataset hash, latest or previous")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from superstore_assets.cli.common import setup
 from superstore_assets.cli.materialize import materialize
@@ -66,6 +67,8 @@ def exp_show(args: argparse.Namespace) -> int:
     if args.sort:
         model, _, metric = args.sort.rpartition(".")
         rows.sort(key=lambda row: _sort_value(row, model, metric), reverse=True)
+    if args.html:
+        write_page(args.html, rows, args)
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:
@@ -75,14 +78,32 @@ def exp_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_page(path: str, rows: list[dict], args: argparse.Namespace) -> None:
+    """The table, a metric across the runs, and the ROC curves of the first --roc runs shown
+    (4 by default), as one offline HTML page."""
+    import pandas as pd
+
+    from superstore_assets.engine.history import stored_roc_curves
+    from superstore_assets.pipeline.experiments_page import experiments_page
+
+    cells = table_cells(rows)
+    table = pd.DataFrame(cells[1:], columns=cells[0])
+    metric = (args.sort or "roc_auc").rpartition(".")[2]
+    curves = stored_roc_curves(rows[: args.roc])
+    page = experiments_page("superstore exp show", table, rows, curves, metric)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(page)
+    print(f"Wrote {path}", file=sys.stderr)
+
+
 def _sort_value(row: dict, model: str, metric: str) -> float:
     models = [model] if model else [spec.name for spec in config.MODEL_SPECS]
     values = [row["metrics"].get(m, {}).get(metric) for m in models]
     return max((v for v in values if v is not None), default=float("-inf"))
 
 
-def format_table(rows: list[dict], markdown: bool = False) -> str:
-    """The table as aligned text, or as Markdown (for a pull request)."""
+def table_cells(rows: list[dict]) -> list[list[str]]:
+    """The table's header, then one line of cells per run."""
     models = [spec.name for spec in config.MODEL_SPECS]
     header = ["run", "experiment", "dataset", "parameters", "computed", "reused"]
     header += [f"{name} AUC/F1" for name in models]
@@ -106,11 +127,17 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
                 *scores,
             ]
         )
+    return lines
+
+
+def format_table(rows: list[dict], markdown: bool = False) -> str:
+    """The table as aligned text, or as Markdown (for a pull request)."""
+    lines = table_cells(rows)
     if markdown:
         rendered = ["| " + " | ".join(cells) + " |" for cells in lines]
-        rendered.insert(1, "|" + "---|" * len(header))
+        rendered.insert(1, "|" + "---|" * len(lines[0]))
         return "\n".join(rendered)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in lines

@@ -28,17 +28,19 @@ def history(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([s.to_json() for s in summaries], indent=2))
     elif summaries:
-        print(format_history(summaries))
+        print(format_history(summaries, params=args.params))
     else:
         print(f"No runs on record in {os.environ['DAGSTER_HOME']}.")
     return 0
 
 
-def format_history(summaries: list[RunSummary]) -> str:
-    """A plain-text table, one line per run, newest first."""
+def format_history(summaries: list[RunSummary], params: bool = False) -> str:
+    """A plain-text table, one line per run, newest first (with the parameters each run
+    overrode, when `params`)."""
     models = [spec.name for spec in config.MODEL_SPECS]
     header = ["run", "started (UTC)", "took", "status", "dataset", "computed", "reused"]
     header += [f"{name} F1/AUC" for name in models]
+    header += ["parameters"] if params else []
     rows = [header]
     for s in summaries:
         scores = [
@@ -55,6 +57,7 @@ def format_history(summaries: list[RunSummary]) -> str:
                 str(len(s.computed)),
                 str(len(s.reused)),
                 *scores,
+                *([_parameters(s.params)] if params else []),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -62,3 +65,7 @@ def format_history(summaries: list[RunSummary]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+def _parameters(overrides: dict) -> str:
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(overrides.items())) or "(defaults)"

@@ -117,11 +117,17 @@ def experiment_table(
         if identity in seen and not every_run:
             continue
         seen.add(identity)
-        metrics = {}
+        metrics, stored = {}, {}
         for name, records in evaluations.items():
             before = [(t, m) for t, m in records if t <= ends.get(summary.run_id, 0)]
             if before:
-                metrics[name] = recorded_test_metrics(max(before, key=lambda r: r[0])[1])
+                metadata = max(before, key=lambda r: r[0])[1]
+                metrics[name] = recorded_test_metrics(metadata)
+                if "version_path" in metadata and "sha256" in metadata:
+                    stored[name] = {
+                        "path": metadata["version_path"].value,
+                        "sha256": metadata["sha256"].value,
+                    }
         rows.append(
             {
                 "run_id": summary.run_id,
@@ -133,9 +139,28 @@ def experiment_table(
                 "computed": len(summary.computed),
                 "reused": len(summary.reused),
                 "metrics": metrics,
+                "evaluations": stored,  # where each model's evaluation (ROC curve...) is stored
             }
         )
     return rows
+
+
+def stored_roc_curves(rows: list[dict]) -> dict[str, dict[str, dict]]:
+    """Run id -> model -> its test ROC curve, read from each evaluation's stored JSON when its
+    bytes still have the recorded SHA-256 (a model whose output is gone is left out)."""
+    from superstore_assets.engine.files import open_root
+    from superstore_assets.engine.hashing import sha256_bytes
+
+    curves: dict[str, dict[str, dict]] = {}
+    for row in rows:
+        for model, where in row["evaluations"].items():
+            location = open_root(where["path"])
+            if not location.exists():
+                continue
+            data = location.read_bytes()
+            if sha256_bytes(data) == where["sha256"]:
+                curves.setdefault(row["run_id"], {})[model] = json.loads(data)["roc_curve"]
+    return curves
 
 
 @dataclass

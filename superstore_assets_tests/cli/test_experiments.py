@@ -67,6 +67,18 @@ def test_a_2x2_sweep_fits_the_shared_model_once_and_a_rerun_fits_nothing(workspa
     assert table.returncode == 0 and len(lines) == 6, table.stdout  # header, rule, 4 runs
     assert all(line.startswith("| ") for line in lines if not line.startswith("|---"))
 
+    page = workspace.storage.parent / "experiments.html"
+    drawn = workspace.superstore("exp", "show", "--html", str(page), "--roc", "2", "--json")
+    assert drawn.returncode == 0 and json.loads(drawn.stdout) == rows, drawn.stderr
+    text = page.read_text()
+    assert "ROC curves on the test set, by run" in text and "Test roc_auc across runs" in text
+    assert f"ROC curves of</dt><dd>{rows[0]['run_id'][:8]}, {rows[1]['run_id'][:8]}<" in text
+    assert "<script src=" not in text and text.count("Plotly.newPlot") >= 2  # offline
+
+    history = workspace.superstore("history", "--params").stdout.splitlines()
+    assert history[0].split()[-1] == "parameters"
+    assert history[1].endswith("logistic_regression.C=1 random_forest.max_depth=8")
+
     again = workspace.superstore("exp", "run", *SWEEP, "--name", "depth-by-C")
     assert again.returncode == 0, again.stdout + again.stderr
     assert fits(workspace) == {"decision_tree": 1, "random_forest": 2, "logistic_regression": 2}
