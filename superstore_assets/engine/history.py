@@ -8,8 +8,8 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
 from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
@@ -17,6 +17,9 @@ from superstore_assets.engine.freshness import REUSED_FROM_RUN
 from superstore_assets.engine.hashing import short
 from superstore_assets.engine.provenance import EXPERIMENT_TAG, PARAMS_TAG, TAG_PREFIX
 from superstore_assets.pipeline import config
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPORTED_METRICS = ("f1", "roc_auc")
 
@@ -175,9 +178,7 @@ def recorded_test_metrics(
     metadata: dict, metrics: tuple[str, ...] | None = None
 ) -> dict[str, float]:
     """The test metrics a `<model>_metrics` materialization recorded (all six by default)."""
-    from superstore_assets.pipeline.evaluation import METRICS
-
-    return {m: metadata[f"test_{m}"].value for m in metrics or METRICS}
+    return {m: metadata[f"test_{m}"].value for m in metrics or config.METRICS}
 
 
 def metrics_by_run(instance: DagsterInstance, search: int = 200) -> dict[str, dict[str, dict]]:
@@ -259,6 +260,8 @@ def dataset_rows(instance: DagsterInstance, sha256: str) -> tuple[pd.DataFrame |
         if location.exists():
             data = location.read_bytes()
             if sha256_bytes(data) == metadata["sha256"].value:
+                import pandas as pd  # here, not at the top: `history` and `exp show` need none
+
                 return pd.read_parquet(io.BytesIO(data)), f"stored table {stored.value}"
     return None, (
         f"no file or stored table with SHA-256 {short(sha256)}… is left to compare rows with"

@@ -86,6 +86,9 @@ SPLIT_FRACTIONS: dict[str, float] = {"train": 0.6, "validation": 0.2, "test": 0.
 # Discount bands for the EDA figure "profit rate by discount band".
 DISCOUNT_BANDS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
 
+# The six metrics every model is scored by on test (profitable is the positive class); any of
+# them can choose the grid point on validation (tuning.metric).
+METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")
 # Hyperparameters are chosen by this validation metric.
 SELECTION_METRIC = "roc_auc"
 

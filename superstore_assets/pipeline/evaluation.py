@@ -16,7 +16,7 @@ from superstore_assets.pipeline.split import stratified_sample
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")
+METRICS = config.METRICS
 ROC_POINTS = 200  # the stored ROC curve is thinned to at most this many points
 
 

@@ -26,7 +26,7 @@ from dataclasses import replace
 from superstore_assets.pipeline import config
 from superstore_assets.pipeline.config import ModelSpec
 
-SELECTION_METRICS = ("roc_auc", "accuracy", "balanced_accuracy", "f1", "precision", "recall")
+SELECTION_METRICS = config.METRICS
 # Fixed settings that change how a model is computed, not what it is.
 NOT_PARAMETERS = {"n_jobs"}
 
