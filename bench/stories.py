@@ -12,6 +12,7 @@ from bench import ROOT
 from bench.workbench import Side, Workbench, superstore
 
 GRID = 'grid={"max_depth": [8, 16], "min_samples_leaf": [1, 5]}'
+SWEEP = ("-S", "random_forest.max_depth=4,8", "-S", "logistic_regression.C=0.1,1")
 EDITED_GRID = 'grid={"max_depth": [8, 16], "min_samples_leaf": [1, 3]}'
 
 
@@ -70,6 +71,21 @@ SCENARIOS = {
             "a text column no model reads",
             0.6,
             "superstore materialize --dataset RENAMED (a Customer Name renamed)",
+        ),
+        Scenario(
+            "sweep",
+            "a 2x2 parameter sweep",
+            2.0,
+            "superstore exp run -S random_forest.max_depth=4,8 -S logistic_regression.C=0.1,1 "
+            "(after a run; against one notebook run, so under 2.0 is under two cold runs)",
+        ),
+        Scenario(
+            "exp_show",
+            "the sweep's table",
+            None,
+            "superstore exp show (after the sweep)",
+            seconds=1.0,
+            notebook=False,
         ),
         Scenario(
             "grid",
@@ -140,6 +156,11 @@ def setup(scenario: str, bench: Workbench) -> tuple[Side, Side | None]:
         elif scenario == "text_only":
             dataset = renamed_file(bench)
             command = superstore("materialize", dataset=dataset)
+        elif scenario == "sweep":
+            command = superstore("exp", "run", *SWEEP, dataset=original)
+        elif scenario == "exp_show":
+            bench.untimed(superstore("exp", "run", *SWEEP, dataset=original), folder, original)
+            command = superstore("exp", "show", dataset=original)
         elif scenario == "grid":
             cwd = notebook_cwd = package_copy_with_edited_grid(folder / "code")
             command = superstore("materialize", dataset=original)
