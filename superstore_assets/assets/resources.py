@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import ClassVar
 
 from dagster import ConfigurableResource, Failure
 
@@ -57,9 +58,11 @@ class ParamsResource(ConfigurableResource):
     """One section of the parameters (pipeline/params.py: a model, `split`, `tuning`), with
     the run's overrides written `key=value`, as `superstore materialize -S section.key=value`
     writes them; in the Launchpad, `resources: {random_forest: {config: {overrides:
-    ["max_depth=8"]}}}`. Its overrides are part of the versions of the assets that read it."""
+    ["max_depth=8"]}}}`. Its overrides are part of the versions of the assets that read it.
+    Each section is a subclass (params_resource_class), so that run config gives only the
+    overrides."""
 
-    section: str
+    section: ClassVar[str] = ""
     overrides: list[str] = []  # noqa: RUF012 (pydantic copies a field's default)
 
     def values(self) -> dict[str, object]:
@@ -77,16 +80,22 @@ class ParamsResource(ConfigurableResource):
         return self.values()
 
 
+@functools.cache
+def params_resource_class(section: str) -> type[ParamsResource]:
+    """The resource class of one section (RandomForestParams for random_forest)."""
+    name = "".join(word.title() for word in section.split("_")) + "Params"
+    return type(name, (ParamsResource,), {"section": section, "__module__": __name__})
+
+
 def params_resources(overrides: dict[str, object] | None = None) -> dict[str, ParamsResource]:
-    """A ParamsResource for every section, holding `overrides` (checked section.key: value)."""
+    """A parameter resource for every section, holding `overrides` (section.key: value)."""
     import json
 
     from superstore_assets.pipeline import params
 
     overrides = overrides or {}
     return {
-        section: ParamsResource(
-            section=section,
+        section: params_resource_class(section)(
             overrides=[
                 f"{key}={json.dumps(value)}"
                 for key, value in params.section_overrides(overrides, section).items()

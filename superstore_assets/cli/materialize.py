@@ -116,7 +116,7 @@ def params_run_config(overrides: dict) -> dict:
     from superstore_assets.assets.resources import params_resources
 
     sections = {
-        section: {"config": {"section": section, "overrides": resource.overrides}}
+        section: {"config": {"overrides": resource.overrides}}
         for section, resource in params_resources(overrides).items()
         if resource.overrides
     }

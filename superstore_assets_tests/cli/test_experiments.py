@@ -173,3 +173,31 @@ def test_only_what_differs_from_the_defaults_is_shown():
     assert params.differing({"random_forest.max_depth": [8, 16], "logistic_regression.C": 1}) == {
         "logistic_regression.C": 1
     }
+
+
+@pytest.mark.slow
+def test_the_launchpads_run_config_overrides_a_parameter_as_the_cli_does(materialized):
+    """What a person types in the UI's Launchpad: the parameter resource's run config."""
+    from superstore_assets_tests.conftest import BUNDLED, run_pipeline
+
+    launchpad = {"resources": {"random_forest": {"config": {"overrides": ["max_depth=4"]}}}}
+    result = run_pipeline(materialized, BUNDLED, run_config=launchpad)
+    assert result.success
+    computed = {
+        event.asset_key.to_user_string()
+        for event in result.get_asset_materialization_events()
+        if REUSED_FROM_RUN not in event.step_materialization_data.materialization.metadata
+    }
+    assert "random_forest" in computed and "decision_tree" not in computed
+    forest = result.asset_materializations_for_node("random_forest")[0]
+    assert forest.metadata["settings"].value == {"random_forest.max_depth": 4}
+    assert forest.metadata["params"].value["max_depth"] == 4
+
+    wrong = {"resources": {"random_forest": {"config": {"overrides": ["max_depth=-1"]}}}}
+    failed = run_pipeline(materialized, BUNDLED, run_config=wrong)
+    assert not failed.success
+    (failure,) = [e for e in failed.all_events if e.is_step_failure]
+    assert failure.step_key == "random_forest"
+    assert "Parameter refused: random_forest.max_depth=-1 is refused" in (
+        failure.step_failure_data.user_failure_data.description
+    )
