@@ -12,7 +12,7 @@ from dagster import (
     multiprocess_executor,
 )
 
-from superstore_assets.assets import eda, evaluation, ingest, models, report, split
+from superstore_assets.assets import champion, eda, evaluation, ingest, models, report, split
 from superstore_assets.assets.loggers import console_logger
 from superstore_assets.assets.resources import DatasetResource, params_resources
 from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
@@ -42,6 +42,7 @@ all_assets = [
     *models.model_assets,
     *models.metrics_assets,
     *evaluation.result_figures,
+    champion.champion,
     report.report,
 ]
 

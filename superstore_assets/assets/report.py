@@ -3,26 +3,20 @@
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output
+from dagster import AssetExecutionContext, AssetIn, MetadataValue, Output
 
 from superstore_assets.assets.evaluation import METRICS_INPUTS, by_model
+from superstore_assets.assets.records import latest_metadata
 from superstore_assets.engine.hashing import short
 from superstore_assets.engine.history import earlier_run_on_other_data
 from superstore_assets.engine.versioned_asset import versioned_asset
 from superstore_assets.pipeline import config, eda, evaluation
-from superstore_assets.pipeline.report import metric_deltas, render_report
+from superstore_assets.pipeline.report import champion_section, metric_deltas, render_report
 
 FIGURE_INPUTS = {
     name: AssetIn()
     for name in [spec.name for spec in eda.EDA_FIGURES] + list(evaluation.RESULT_FIGURES)
 }
-
-
-def _latest_metadata(context: AssetExecutionContext, key: str) -> dict:
-    event = context.instance.get_latest_materialization_event(AssetKey(key))
-    if event is None or event.asset_materialization is None:
-        return {}
-    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
 
 def metrics_table(evaluations: dict[str, dict]) -> pd.DataFrame:
@@ -41,15 +35,21 @@ def metrics_table(evaluations: dict[str, dict]) -> pd.DataFrame:
     ins={**FIGURE_INPUTS, **METRICS_INPUTS},
     # Read for their recorded facts (dataset, rows, split sizes, chosen parameters), so a
     # change to any of them makes the report stale.
-    deps=["orders_raw", "orders_clean", "train_val_test", *[s.name for s in config.MODEL_SPECS]],
+    deps=[
+        "orders_raw",
+        "orders_clean",
+        "train_val_test",
+        *[s.name for s in config.MODEL_SPECS],
+        "champion",
+    ],
 )
 def report(
     context: AssetExecutionContext, summary_statistics: pd.DataFrame, **inputs
 ) -> Output[str]:
     """The whole analysis on one HTML page that opens offline."""
-    raw = _latest_metadata(context, "orders_raw")
-    clean = _latest_metadata(context, "orders_clean")
-    split_facts = _latest_metadata(context, "train_val_test")
+    raw = latest_metadata(context, "orders_raw")
+    clean = latest_metadata(context, "orders_clean")
+    split_facts = latest_metadata(context, "train_val_test")
     evaluations = by_model(inputs)
     facts = {
         "dataset": str(raw.get("dataset_path", "?")),
@@ -61,7 +61,7 @@ def report(
     }
     models = [
         f"{spec.title}: chosen on validation {config.SELECTION_METRIC}; "
-        f"parameters {_latest_metadata(context, spec.name).get('params', '?')}"
+        f"parameters {latest_metadata(context, spec.name).get('params', '?')}"
         for spec in config.MODEL_SPECS
     ]
     sections = [
@@ -73,6 +73,14 @@ def report(
             [metrics_table(evaluations)] + [inputs[name] for name in evaluation.RESULT_FIGURES],
         ),
     ]
+    champion = latest_metadata(context, "champion")
+    if champion.get("card"):
+        sections.append(
+            (
+                "Champion",
+                champion_section(champion["card"], champion["gate"], champion["kept_earlier"]),
+            )
+        )
     earlier = earlier_run_on_other_data(context.instance, facts["SHA-256"])
     if earlier is not None:
         current = {name: result["metrics"] for name, result in evaluations.items()}

@@ -11,6 +11,7 @@ superstore diff previous latest        # what differed between two runs
 superstore materialize -S random_forest.max_depth=8       # a parameter overridden for a run
 superstore exp run -S random_forest.max_depth=4,8 -S logistic_regression.C=0.1,1  # a sweep
 superstore exp show [--sort roc_auc] [--md]                # one table of many runs
+superstore predict FILE [-o OUT.csv|OUT.parquet]           # score new orders with the champion
 
 One module per command; what they share is in common.py.
 """
@@ -26,6 +27,7 @@ from superstore_assets.cli.diff import diff
 from superstore_assets.cli.experiments import exp_run, exp_show
 from superstore_assets.cli.history import history
 from superstore_assets.cli.materialize import materialize
+from superstore_assets.cli.predict import predict
 from superstore_assets.cli.prune import gc
 from superstore_assets.cli.status import observe_command, status
 from superstore_assets.engine.one_shot import exit_now
@@ -102,6 +104,11 @@ def parser() -> argparse.ArgumentParser:
     prune.add_argument("--keep", type=int, required=True, help="versions kept per asset (>= 1)")
     prune.add_argument("--dry-run", action="store_true", help="list, do not delete")
     prune.set_defaults(handler=gc)
+    score = commands.add_parser("predict", help="score a Superstore-shaped file with the champion")
+    score.add_argument("file", help="the orders to score (Profit not needed)")
+    score.add_argument("-o", "--output", help="OUT.csv or OUT.parquet (default FILE_scored.csv)")
+    score.add_argument("--storage", help="storage folder or fsspec URL (default: storage/)")
+    score.set_defaults(handler=predict)
     for command in (run, check, look, prune, sweep, table):
         command.add_argument("--dataset", help="a Superstore CSV (default: data/superstore.csv)")
         command.add_argument("--storage", help="storage folder or fsspec URL (default: storage/)")

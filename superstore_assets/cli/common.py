@@ -116,7 +116,21 @@ def status_key(home: Path, settle: bool = False) -> str | None:
     )
 
 
-def keep_status(home: Path, key: str | None, path: str, version: str, statuses) -> None:
+def champion_note(instance) -> str:
+    """A line when the champion's gate kept the earlier champion: which, and why ("" if not)."""
+    from dagster import AssetKey
+
+    event = instance.get_latest_materialization_event(AssetKey("champion"))
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    kept = metadata.get("kept_earlier")
+    if kept is None or not kept.value:
+        return ""
+    return f"\nchampion gate: {metadata['gate_summary'].value}"
+
+
+def keep_status(
+    home: Path, key: str | None, path: str, version: str, statuses, note: str = ""
+) -> None:
     """Keep a status answer if nothing changed while it was worked out: `key` was taken before
     the instance was opened, and this is called after it was closed (its SQLite files at rest),
     so an observation it recorded, or a run another process wrote meanwhile, misses it."""
@@ -124,7 +138,7 @@ def keep_status(home: Path, key: str | None, path: str, version: str, statuses) 
     from superstore_assets.engine.statuscache import keep
 
     if key is not None and key == status_key(home, settle=True):
-        answer = {"path": path, "version": version, "text": format_status(statuses)}
+        answer = {"path": path, "version": version, "text": format_status(statuses) + note}
         keep(home, key, {**answer, "assets": len(statuses), "all_fresh": not not_fresh(statuses)})
 
 

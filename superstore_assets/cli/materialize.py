@@ -16,6 +16,7 @@ from pathlib import Path
 
 from superstore_assets.cli import common
 from superstore_assets.cli.common import (
+    champion_note,
     dataset_resource,
     graph,
     keep_status,
@@ -64,6 +65,7 @@ def materialize(args: argparse.Namespace) -> int:
         print(observed_line(dataset.path, version, previous))
         statuses = None if recompute else resolve(instance, nodes, source, version)
         selection = every if statuses is None else not_fresh(statuses)
+        note = "" if selection else champion_note(instance)
         if selection:
             tags = {
                 LAUNCHED_BY_TAG: str(os.getpid()),
@@ -79,7 +81,7 @@ def materialize(args: argparse.Namespace) -> int:
             )
     if not selection:
         if not overrides:
-            keep_status(home, key, dataset.path, version, statuses)
+            keep_status(home, key, dataset.path, version, statuses, note)
         print(f"Nothing is stale: 0 computed, 0 reused, {len(every)} untouched.")
         return 0
     seconds = time.perf_counter() - started
@@ -164,6 +166,8 @@ def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: st
 def print_summary(result, every: list, selection: list) -> None:
     """What the run computed, reused (by the run that computed it) and left, its checks, and
     the failure of each step that failed."""
+    from dagster import AssetCheckSeverity
+
     from superstore_assets.engine.freshness import REUSED_FROM_RUN
 
     computed: list[str] = []
@@ -194,8 +198,10 @@ def print_summary(result, every: list, selection: list) -> None:
     failed = [c for c in checks if not c.passed]
     print(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     for check in failed:
-        # A blocking check that failed stopped its step, whose line above gave its finding.
-        told = "stopped its asset" if check.blocking else check.description or ""
+        # A blocking check that failed with ERROR stopped its step, whose line above gave its
+        # finding; a warning (the champion's gate, keeping the earlier one) says what it found.
+        stopped = check.blocking and check.severity == AssetCheckSeverity.ERROR
+        told = "stopped its asset" if stopped else check.description or ""
         print(f"  FAILED {check.asset_key.to_user_string()}:{check.check_name}", told)
 
 

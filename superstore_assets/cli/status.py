@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from superstore_assets.cli.common import (
+    champion_note,
     dataset_resource,
     graph,
     keep_status,
@@ -39,9 +40,10 @@ def status(args: argparse.Namespace) -> int:
         version, previous = observe(instance, dataset)
         nodes, source = graph(home, dataset)
         statuses = resolve(instance, nodes, source, version)
-    keep_status(home, key, dataset.path, version, statuses)  # the instance closed: at rest
+        note = champion_note(instance)
+    keep_status(home, key, dataset.path, version, statuses, note)  # the instance closed: at rest
     print(observed_line(dataset.path, version, previous))
-    print(format_status(statuses))
+    print(format_status(statuses) + note)
     return 0
 
 

@@ -20,7 +20,11 @@ class StoredFileError(RuntimeError):
     """A stored output does not match what the instance recorded for it."""
 
 
-StorageKind = Literal["table", "json", "figure", "model", "html"]
+StorageKind = Literal["table", "json", "figure", "model", "skops", "html"]
+
+# The only types a stored skops model may hold beyond those skops trusts by default (scikit-learn's
+# estimators, numpy's arrays): anything else is refused before an object is built.
+TRUSTED_SKOPS_TYPES = ["numpy.dtype", "sklearn.tree._tree.Tree"]
 
 
 # The file extension of each kind's content; a figure also keeps an HTML page and a PNG preview.
@@ -29,6 +33,7 @@ EXTENSIONS: dict[str, str] = {
     "json": ".json",
     "figure": ".json",
     "model": ".pkl",
+    "skops": ".skops",
     "html": ".html",
 }
 
@@ -47,9 +52,66 @@ def encode(kind: str, value: Any) -> bytes:
         return value.to_json(pretty=False).encode()
     if kind == "model":
         return pickle.dumps(value, protocol=5)
+    if kind == "skops":
+        import skops.io
+
+        # Once through a load first: skops records which objects are shared (one NaN object
+        # referenced twice, say), and a loaded model shares them differently from a fitted
+        # one. From a loaded model the bytes are a fixed point, so a champion kept in place,
+        # loaded and stored again, keeps its version.
+        once = skops.io.loads(skops.io.dumps(value), trusted=TRUSTED_SKOPS_TYPES)
+        return canonical_skops(skops.io.dumps(once))
     if kind == "html":
         return value.encode()
     raise ValueError(f"unknown storage kind {kind!r}")
+
+
+def canonical_skops(data: bytes) -> bytes:
+    """A skops file with the same content in the same bytes every time: skops names each array
+    file and object by its id() in memory and stamps every entry with the time, so the ids are
+    renumbered in order of appearance and the times fixed."""
+    import re
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    schema = source.read("schema.json").decode()
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        number = numbers.setdefault(match.group(2), str(len(numbers) + 1))
+        return f"{match.group(1)}{number}{match.group(3)}"
+
+    schema = re.sub(r'("__id__": )(\d+)()', renumber, schema)
+    schema = re.sub(r'("file": ")(\d+)(\.npy")', renumber, schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        entries = {"schema.json": schema.encode()}
+        for info in source.infolist():
+            if info.filename != "schema.json":
+                stem = info.filename.removesuffix(".npy")
+                entries[f"{numbers.get(stem, stem)}.npy"] = _zero_padding(source.read(info))
+        for name in sorted(entries):
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, entries[name])
+    return out.getvalue()
+
+
+def _zero_padding(npy: bytes) -> bytes:
+    """An array file whose structured records' padding bytes are zero: a tree's node records
+    have 7 bytes of padding, whatever memory held before (a loaded tree's, for instance)."""
+    import numpy as np
+
+    array = np.load(io.BytesIO(npy), allow_pickle=False)
+    fields = array.dtype.fields
+    if not fields or sum(f[0].itemsize for f in fields.values()) == array.dtype.itemsize:
+        return npy
+    clean = np.zeros(array.shape, dtype=array.dtype)
+    for name in array.dtype.names:
+        clean[name] = array[name]
+    out = io.BytesIO()
+    np.save(out, clean, allow_pickle=False)
+    return out.getvalue()
 
 
 def decode_table(data: bytes, columns: list[str] | None = None) -> Any:
@@ -99,6 +161,12 @@ def decode(kind: str, data: bytes) -> Any:
         return plotly.io.from_json(data.decode())
     if kind == "model":
         return pickle.loads(data)
+    if kind == "skops":
+        import skops.io
+
+        # Refused, before anything is built, if the file names a type outside the trusted ones;
+        # a pickle is not a skops file at all (not a zip): refused too, never unpickled.
+        return skops.io.loads(data, trusted=TRUSTED_SKOPS_TYPES)
     if kind == "html":
         return data.decode()
     raise ValueError(f"unknown storage kind {kind!r}")

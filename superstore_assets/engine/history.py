@@ -297,3 +297,30 @@ def compare_runs(instance: DagsterInstance, before_ref: str, after_ref: str) -> 
     comparison["metric_changes"] = metric_changes(before_metrics, after_metrics)
     comparison["metrics_before"], comparison["metrics_after"] = before_metrics, after_metrics
     return comparison
+
+
+@dataclass
+class Champion:
+    model: object
+    card: dict
+    version: str  # the SHA-256 of its stored bytes
+    run_id: str  # the run that materialized it (it may have kept an earlier one)
+
+
+def current_champion(instance: DagsterInstance, storage_root: str) -> Champion | None:
+    """The champion in place: its latest materialization, its stored skops file under the
+    storage root checked against the recorded SHA-256 before it is read, and then loaded with
+    skops' trusted types only (engine/codecs.py). None if no champion was ever made."""
+    from superstore_assets.engine.codecs import decode
+    from superstore_assets.engine.files import confined
+    from superstore_assets.engine.version_store import STORAGE_FOLDERS, VersionStore
+
+    event = instance.get_latest_materialization_event(AssetKey("champion"))
+    if event is None or event.asset_materialization is None:
+        return None
+    metadata = event.asset_materialization.metadata
+    kind, folder = STORAGE_FOLDERS["champion_io_manager"]
+    store = VersionStore(confined(storage_root, folder), kind)
+    version = metadata["sha256"].value
+    model = decode(kind, store.verified("champion", version))
+    return Champion(model, metadata["card"].value, version, event.run_id)

@@ -26,6 +26,7 @@ STORAGE_FOLDERS: dict[str, tuple[str, str]] = {
     "json_io_manager": ("json", "metrics"),
     "figure_io_manager": ("figure", "figures"),
     "model_io_manager": ("model", "models"),
+    "champion_io_manager": ("skops", "models"),
     "report_io_manager": ("html", "report"),
 }
 

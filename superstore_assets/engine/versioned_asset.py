@@ -55,6 +55,7 @@ IO_MANAGERS = {
     "json": "json_io_manager",
     "figure": "figure_io_manager",
     "model": "model_io_manager",
+    "skops": "champion_io_manager",
     "html": "report_io_manager",
 }
 # Metadata that describes one storing of an output, not the output: never copied on reuse.
@@ -108,7 +109,8 @@ def versioned_asset(
 ) -> Callable[[Callable], AssetsDefinition]:
     """Like `@asset`, with a derived code version, content data versions and reuse.
 
-    `kind` picks the IO manager and format; `checks(value)` yields the asset's check results;
+    `kind` picks the IO manager and format; `checks(value)` (or `checks(value, metadata)`, with
+    the materialization's metadata, computed or restored) yields the asset's check results;
     `prepare(context, ...)` runs before the reuse lookup (orders_raw observes its file there)
     and may return metadata for the materialization either way. `columns` names, per input
     table, the only columns the function reads: only those are loaded, and they are part of the
@@ -179,7 +181,8 @@ def versioned_asset(
             metadata[SETTINGS] = MetadataValue.json(dict(node.settings))
             yield Output(stored, data_version=DataVersion(stored.version), metadata=metadata)
             if checks is not None:
-                yield from checks(value)
+                takes_metadata = len(inspect.signature(checks).parameters) > 1
+                yield from checks(value, metadata) if takes_metadata else checks(value)
 
         context_parameter = inspect.Parameter(
             "context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=AssetExecutionContext

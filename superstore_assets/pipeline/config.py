@@ -130,6 +130,12 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ),
 )
 
+# The champion's gate, on test balanced accuracy: the candidate must beat the majority baseline
+# by at least CHAMPION_MARGIN, and may fall short of an earlier champion by at most
+# CHAMPION_TOLERANCE on the same test rows (pipeline/champion.py).
+CHAMPION_MARGIN = 0.05
+CHAMPION_TOLERANCE = 0.01
+
 # Permutation importance on the test set: repeats per feature.
 IMPORTANCE_REPEATS = 5
 

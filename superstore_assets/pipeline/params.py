@@ -9,6 +9,7 @@ Every default is in config.py (one source of truth); this module names them as
     split.train=0.7 split.validation=0.15 split.test=0.15 split.seed=7
     tuning.metric=balanced_accuracy    the validation metric that picks a grid point
     tuning.max_rows=50000              lines each grid point is fitted on, at most
+    champion.margin=0.1                the champion's gate (pipeline/champion.py)
 
 A section is read by exactly the assets that declare it (`versioned_asset(params=...)`), and
 its overrides are part of their versions: overriding the forest's depth makes the forest and
@@ -43,6 +44,7 @@ def defaults() -> dict[str, dict[str, object]]:
         found[spec.name] = {**fixed, **{k: list(v) for k, v in spec.grid.items()}}
     found["split"] = {**config.SPLIT_FRACTIONS, "seed": config.SEED}
     found["tuning"] = {"metric": config.SELECTION_METRIC, "max_rows": config.MODEL_MAX_ROWS}
+    found["champion"] = {"margin": config.CHAMPION_MARGIN, "tolerance": config.CHAMPION_TOLERANCE}
     return found
 
 
@@ -61,6 +63,8 @@ def _rule(key: str) -> tuple[str, object]:
         if name == "metric":
             return f"one of {', '.join(SELECTION_METRICS)}", lambda v: v in SELECTION_METRICS
         return "a whole number >= 100", lambda v: _is_int(v) and v >= 100
+    if section == "champion":
+        return "a number between 0 and 1", lambda v: _is_number(v) and 0 <= v <= 1
     if name in ("max_depth", "n_estimators", "max_iter"):
         return "a whole number >= 1", lambda v: _is_int(v) and v >= 1
     if name == "min_samples_leaf":
@@ -185,6 +189,12 @@ def tuning_settings(overrides: Mapping[str, object]) -> tuple[str, int]:
     """The selection metric and the most lines a grid point is fitted on."""
     metric = overrides.get("metric", config.SELECTION_METRIC)
     return str(metric), int(overrides.get("max_rows", config.MODEL_MAX_ROWS))
+
+
+def champion_settings(overrides: Mapping[str, object]) -> tuple[float, float]:
+    """The champion gate's margin over the baseline and tolerance against the earlier one."""
+    margin = overrides.get("margin", config.CHAMPION_MARGIN)
+    return float(margin), float(overrides.get("tolerance", config.CHAMPION_TOLERANCE))
 
 
 def sweep_points(text: str) -> list[object]:

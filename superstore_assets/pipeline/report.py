@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from superstore_assets.pipeline import config
 from superstore_assets.pipeline.figures import figure_div
 
 _CSS = """
@@ -88,3 +90,32 @@ def render_report(
                 parts.append(f"<p>{html.escape(item)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def champion_section(card: dict, gate: dict, kept: bool) -> list:
+    """The champion in the report: which model, from which data, the gate with its numbers, and
+    its test metrics beside the baseline. Only what the analysis decides (no run id, no time),
+    so that the same data give the same page."""
+    from superstore_assets.pipeline.champion import Gate
+
+    decided = Gate(**{k: v for k, v in gate.items() if k != "passed"})
+    table = pd.DataFrame(
+        [
+            {
+                "test metric": m,
+                "champion": card["test_metrics"][m],
+                "majority baseline": card["baseline_metrics"].get(m),
+            }
+            for m in config.METRICS
+            if m in card["test_metrics"]
+        ]
+    )
+    dataset = Path(card["dataset"]).name
+    return [
+        f"{card['title']} ({card['model']}), parameters {card['params']}, trained on {dataset} "
+        f"(SHA-256 {card['dataset_sha256'][:12]}…); it reads {', '.join(card['features'])}.",
+        ("The gate kept the earlier champion: " if kept else "Promoted through the gate: ")
+        + "; ".join(decided.sentences())
+        + ".",
+        table,
+    ]

@@ -32,6 +32,7 @@ ASSET_KEYS = {
     *MODELS,
     *(f"{m}_metrics" for m in MODELS),
     *evaluation.RESULT_FIGURES,
+    "champion",
     "report",
 }
 
@@ -51,13 +52,14 @@ def test_graph_is_laid_out_in_the_stage_groups():
     }
     assert {k for k, g in groups.items() if g == "modeling"} == {"train_val_test", *MODELS}
     assert groups["random_forest_metrics"] == groups["roc_curves"] == "evaluation"
-    assert groups["report"] == "report"
+    assert groups["report"] == "report" and groups["champion"] == "champion"
     assert set(groups) == ASSET_KEYS | {"superstore_csv"}
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("orders_raw", "required_columns_present") in checks
     assert ("orders_raw", "quantity_positive") in checks
     assert ("random_forest_metrics", "beats_majority_baseline") in checks
-    assert len(checks) == 8
+    assert ("champion", "not_worse_than_earlier_champion") in checks
+    assert len(checks) == 10
 
 
 @pytest.mark.slow
@@ -70,7 +72,8 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
         (c.asset_key.to_user_string(), c.check_name): c.passed
         for c in result.get_asset_check_evaluations()
     }
-    assert len(checks) == 8 and all(checks.values()), checks
+    assert ("champion", "not_worse_than_earlier_champion") in checks
+    assert len(checks) == 10 and all(checks.values()), checks
 
     with space.instance() as instance:
         sha = hashlib.sha256(BUNDLED.read_bytes()).hexdigest()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterEventType, RunsFilter
 
-from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
+from superstore_assets_tests.conftest import ASSETS, BUNDLED, BUNDLED_MODIFIED, ROOT
 from superstore_assets_tests.servers import BIN, dagster_dev, graphql
 
 pytestmark = pytest.mark.slow
@@ -89,7 +89,10 @@ def test_superstore_materialize_prints_where_everything_went(workspace):
     out = done.stdout
     assert "succeeded in" in out and str(BUNDLED_MODIFIED) in out
     assert f"DAGSTER_HOME={workspace.home}" in out
-    assert "Computed (22): orders_raw, orders_clean" in out and "Checks: 8 passed, 0 failed" in out
+    assert (
+        f"Computed ({ASSETS}): orders_raw, orders_clean" in out
+        and "Checks: 10 passed, 0 failed" in out
+    )
     assert f"Report: {workspace.storage / 'report' / 'report.html'}" in out
     with workspace.instance() as instance:
         assert instance.get_runs_count(RunsFilter(statuses=[])) == 1
@@ -115,7 +118,7 @@ def assert_serves_the_grouped_graph_with_checks_and_metadata(port: int) -> None:
     nodes = graphql(port, ASSETS_QUERY)["assetNodes"]
     groups = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
     assert groups["random_forest"] == "modeling" and groups["target_balance"] == "eda"
-    assert set(groups.values()) == {"ingest", "eda", "modeling", "evaluation", "report"}
+    assert set(groups.values()) == {"ingest", "eda", "modeling", "evaluation", "champion", "report"}
     checks = {
         "/".join(n["assetKey"]["path"]): {
             c["name"]: c["blocking"] for c in n["assetChecksOrError"]["checks"]

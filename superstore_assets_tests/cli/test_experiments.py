@@ -93,13 +93,13 @@ def test_an_override_reruns_only_what_reads_it_and_the_default_restores(material
     done = materialized.superstore("materialize", "-S", "random_forest.max_depth=8")
     assert done.returncode == 0, done.stdout + done.stderr
     computed = (
-        "Computed (7): random_forest, random_forest_metrics, confusion_matrices, "
+        "Computed (8): random_forest, random_forest_metrics, champion, confusion_matrices, "
         "feature_importance, model_comparison, roc_curves, report"
     )
     assert computed in " ".join(done.stdout.split()), done.stdout
     back = materialized.superstore("materialize")
     assert back.returncode == 0, back.stdout + back.stderr
-    assert "Computed (0)" in back.stdout and "Reused (7) from run" in back.stdout, back.stdout
+    assert "Computed (0)" in back.stdout and "Reused (8) from run" in back.stdout, back.stdout
     status = materialized.superstore("status")
     assert all(line.split()[1] == "fresh" for line in status.stdout.splitlines()[1:])
 

@@ -9,6 +9,7 @@ import pytest
 from superstore_assets.cli.history import format_history
 from superstore_assets.engine.history import compare_runs, run_history
 from superstore_assets_tests.conftest import (
+    ASSETS,
     BUNDLED,
     BUNDLED_MODIFIED,
     REAL_MODIFIED,
@@ -33,7 +34,7 @@ def test_two_runs_on_two_datasets_are_told_apart(materialized, bundled_run):
     assert oldest.dataset_sha256 == hashlib.sha256(BUNDLED.read_bytes()).hexdigest()
     assert newest.dataset_sha256 == hashlib.sha256(BUNDLED_MODIFIED.read_bytes()).hexdigest()
     assert newest.status == "SUCCESS" and newest.seconds > 0
-    assert len(newest.computed) == 22 and newest.reused == []
+    assert len(newest.computed) == ASSETS and newest.reused == []
     assert set(newest.metrics) == {"decision_tree", "random_forest", "logistic_regression"}
     assert newest.metrics["random_forest"]["f1"] != oldest.metrics["random_forest"]["f1"]
     table = format_history(summaries).splitlines()

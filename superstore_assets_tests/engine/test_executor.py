@@ -18,7 +18,7 @@ from superstore_assets.assets.resources import DatasetResource
 from superstore_assets.engine import executor
 from superstore_assets.engine.executor import PARALLEL_TAG, local_executor
 from superstore_assets.pipeline import config
-from superstore_assets_tests.conftest import BUNDLED, ROOT
+from superstore_assets_tests.conftest import ASSETS, BUNDLED, ROOT
 from superstore_assets_tests.servers import BIN
 
 TAGGED = {f"{s.name}{end}" for s in config.MODEL_SPECS for end in ("", "_metrics")}
@@ -72,7 +72,7 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
         (run,) = instance.get_runs()
         steps = _steps(instance, run.run_id)
         versions = _data_versions(instance)
-    assert len(steps) == 22
+    assert len(steps) == ASSETS
     parent = {pid for key, (pid, _, _) in steps.items() if key not in TAGGED}
     assert len(parent) == 1  # every other step in the run's own process
     children = {key: steps[key] for key in TAGGED}
@@ -112,7 +112,7 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
             for e in events
             if e is not None and "reused_from_run" in e.asset_materialization.metadata
         ]
-    assert len(reused) == 22  # every asset restored its earlier output
+    assert len(reused) == ASSETS  # every asset restored its earlier output
     assert len({pid for pid, _, _ in restored.values()}) == 1
 
 

@@ -9,13 +9,13 @@ import pytest
 from superstore_assets.assets.definitions import make_definitions
 from superstore_assets.engine import manifest
 from superstore_assets.engine.project import PACKAGE_DIR
-from superstore_assets_tests.conftest import BUNDLED
+from superstore_assets_tests.conftest import ASSETS, BUNDLED
 
 
 def test_the_cached_graph_is_the_codes_and_is_read_back_without_the_pipeline(tmp_path, monkeypatch):
     described = manifest.load_graph(tmp_path, make_definitions)
     assert described == manifest.describe_graph(make_definitions())
-    assert described["source"] == "superstore_csv" and len(described["nodes"]) == 22
+    assert described["source"] == "superstore_csv" and len(described["nodes"]) == ASSETS
     forest = next(n for n in described["nodes"] if n["key"] == "random_forest")
     assert forest["parents"] == ["train_val_test"] and forest["io_manager"] == "model_io_manager"
 

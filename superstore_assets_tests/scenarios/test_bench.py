@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
+from superstore_assets_tests.conftest import ASSETS, BUNDLED, BUNDLED_MODIFIED, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,9 @@ def test_bench_measures_one_story_and_writes_the_results(tmp_path):
     assert any(c["cell"] == "fitted = {}" for c in story["notebook_cells"])
     # A status has no notebook counterpart: measured alone, against its own limit.
     assert status["notebook"] is None and status["ratio"] is None
-    assert status["seconds_target"] == 2.0 and status["pipeline_did"] == "status of 22 assets"
+    assert (
+        status["seconds_target"] == 2.0 and status["pipeline_did"] == f"status of {ASSETS} assets"
+    )
     assert status["passed"] == (status["pipeline"]["median"] < 2.0)
     assert "Plotly.newPlot" in (tmp_path / "results.html").read_text()
     # The scratch folder (homes, storage, notebook outputs) is removed afterwards.

@@ -12,12 +12,12 @@ from dagster import AssetKey, DagsterRunStatus
 
 from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.project import PACKAGE_DIR
-from superstore_assets_tests.conftest import Workspace
+from superstore_assets_tests.conftest import ASSETS, Workspace
 from superstore_assets_tests.servers import ARTIFACTS, chromium, dagster_dev, finished, launch
 
 pytestmark = pytest.mark.slow
 
-GROUPS = ["ingest", "eda", "modeling", "evaluation", "report"]
+GROUPS = ["ingest", "eda", "modeling", "evaluation", "champion", "report"]
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +87,10 @@ def test_a_run_from_the_ui_and_superstore_materialize_at_once_finish_and_agree(s
                     data = Path(metadata["version_path"].value).read_bytes()
                     assert sha256_bytes(data) == metadata["sha256"].value, key
                     checked += 1
-    assert checked >= 22
+    assert checked >= ASSETS
     status = space.superstore("status", "--recheck")
     lines = status.stdout.splitlines()[1:]
-    assert len(lines) == 22 and all(line.split()[1] == "fresh" for line in lines), status.stdout
+    assert len(lines) == ASSETS and all(line.split()[1] == "fresh" for line in lines), status.stdout
 
 
 def test_graphql_client_launches_the_pipeline(server):

@@ -20,7 +20,7 @@ from superstore_assets.assets.definitions import make_resources
 from superstore_assets.engine.files import StoragePathError, safe_name
 from superstore_assets.engine.io_manager import StorageIOManager
 from superstore_assets.engine.version_store import VersionStore
-from superstore_assets_tests.conftest import BUNDLED, Workspace
+from superstore_assets_tests.conftest import ASSETS, BUNDLED, Workspace
 from superstore_assets_tests.servers import dagster_dev, graphql
 
 
@@ -133,7 +133,7 @@ def test_outputs_changed_or_deleted_by_hand_are_reported_and_rebuilt(materialize
     assert "orders_clean" in rebuilt.stdout.split("Computed")[1].split("Reused")[0]
     assert clean.read_bytes() == original  # the same bytes, computed again
     assert forest.exists()
-    assert stored_versions_are_intact(storage) >= 22
+    assert stored_versions_are_intact(storage) >= ASSETS
     shown = status_lines(superstore(workspace, "status").stdout)
     assert set(shown.values()) == {"fresh"}, shown
     pd.read_parquet(storage / "tables" / "model_features.parquet")  # the copy is back
@@ -167,7 +167,7 @@ def test_a_run_killed_during_training_loses_nothing_and_the_next_one_finishes(wo
     assert "decision_tree" in finished.stdout.split("Untouched")[1]  # kept from the killed run
     with workspace.instance() as instance:
         assert instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
-    assert stored_versions_are_intact(workspace.storage) >= 22
+    assert stored_versions_are_intact(workspace.storage) >= ASSETS
     shown = status_lines(superstore(workspace, "status").stdout)
     assert set(shown.values()) == {"fresh"}, shown
 
@@ -184,13 +184,13 @@ def test_two_materialize_at_once_the_second_waits_and_finds_nothing_stale(worksp
     outputs = [process.communicate(timeout=600) for process in started]
     assert [process.returncode for process in started] == [0, 0], outputs
     texts = sorted(out for out, _ in outputs)
-    computed = [t for t in texts if "Computed (22)" in t]
+    computed = [t for t in texts if f"Computed ({ASSETS})" in t]
     waited = [t for t in texts if "waiting for it" in t and "Nothing is stale" in t]
     assert len(computed) == 1 and len(waited) == 1, texts
     with workspace.instance() as instance:
         runs = instance.get_runs()
         assert len(runs) == 1 and runs[0].status == DagsterRunStatus.SUCCESS
-    assert stored_versions_are_intact(workspace.storage) >= 22
+    assert stored_versions_are_intact(workspace.storage) >= ASSETS
 
 
 # A failing run under a live server --------------------------------------------------------------

@@ -135,4 +135,7 @@ def test_notebook_report_says_what_the_pipelines_says(notebook_out, bundled_run)
     # (object columns, left unformatted by report.html_table) where the pipeline renders it as
     # read back from Parquet (float columns, formatted); so only the column names are compared.
     assert "<th>column</th>" in mine["Summary statistics"]
+    assert (
+        mine["Champion"] == theirs["Champion"] and "Promoted through the gate" in mine["Champion"]
+    )
     assert set(mine) == set(theirs)

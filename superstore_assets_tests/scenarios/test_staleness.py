@@ -22,6 +22,7 @@ from dagster import AssetKey
 from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
 from superstore_assets.engine.project import PACKAGE_DIR
 from superstore_assets_tests.conftest import (
+    ASSETS,
     BUNDLED,
     BUNDLED_MODIFIED,
     REAL,
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.slow
 MODELS = {"decision_tree", "random_forest", "logistic_regression"}
 METRICS = {f"{m}_metrics" for m in MODELS}
 RESULT_FIGURES = {"model_comparison", "roc_curves", "confusion_matrices", "feature_importance"}
-ALL = 22
+ALL = ASSETS
 
 
 def superstore(workspace: Workspace, *args: str, code: Path | None = None) -> str:
@@ -196,7 +197,7 @@ def test_only_what_changed_reruns(after_a_run, tmp_path):
     shown = statuses(superstore(workspace, "status", "--dataset", str(original), code=code))
     assert shown["random_forest"] == "stale    <- code changed (pipeline/config.py)"
     assert shown["decision_tree"] == shown["logistic_regression"] == "fresh"
-    expected = {"random_forest", "random_forest_metrics", *RESULT_FIGURES, "report"}
+    expected = {"random_forest", "random_forest_metrics", *RESULT_FIGURES, "champion", "report"}
     assert {k for k, v in shown.items() if v != "fresh"} == expected
     edited = superstore(workspace, "materialize", "--dataset", str(original), code=code)
     assert names(edited, "Computed") == expected
@@ -210,7 +211,8 @@ def test_only_what_changed_reruns(after_a_run, tmp_path):
     computed = names(text, "Computed")
     assert {"orders_raw", "orders_clean"} <= computed
     assert not computed & (MODELS | METRICS | RESULT_FIGURES), computed
-    assert expected - {"report"} <= names(text, "Reused")
+    # The champion and the report read the dataset's record (for the model card, the facts).
+    assert expected - {"champion", "report"} <= names(text, "Reused")
     assert data_versions(workspace)["model_features"] == first_versions["model_features"]
 
     # 2. The modified dataset: status names the source, the models retrain, metrics differ.

@@ -27,7 +27,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from superstore_assets.engine.project import ProfileError
-from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
+from superstore_assets_tests.conftest import ASSETS, BUNDLED, BUNDLED_MODIFIED, ROOT
 from superstore_assets_tests.servers import (
     ARTIFACTS,
     CHROMIUM,
@@ -48,7 +48,6 @@ BIN = Path(sys.executable).parent
 BUCKET = "superstore"
 RUNS_QUERY = """{ runsOrError { ... on Runs { results { runId status } } } }"""
 # Every asset the pipeline materializes (the source, superstore_csv, is observed, not stored).
-ASSETS = 22
 
 
 @dataclass

@@ -1,0 +1,170 @@
+"""The champion: chosen on validation, promoted through its gate, stored with skops, documented
+by its card, and used by `superstore predict`."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from dagster import AssetKey
+
+from superstore_assets.engine.codecs import decode, encode
+from superstore_assets.engine.history import current_champion
+from superstore_assets.pipeline import champion as rules
+from superstore_assets.pipeline import reading, scoring
+from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED
+
+
+def test_the_gate_needs_the_margin_and_the_tolerance():
+    gate = rules.Gate("random_forest", 0.90, 0.50, margin=0.05, tolerance=0.01)
+    assert gate.passed and len(gate.sentences()) == 1
+    gate.earlier, gate.earlier_score = "logistic_regression", 0.92
+    assert not gate.holds_against_earlier and not gate.passed
+    assert "-0.0200, beyond the tolerance 0.01" in gate.sentences()[1]
+    assert not rules.Gate("decision_tree", 0.53, 0.50, margin=0.05).beats_baseline
+
+
+def test_a_tie_on_validation_goes_to_the_model_listed_first():
+    scores = {"decision_tree": 0.9, "random_forest": 0.95, "logistic_regression": 0.95}
+    assert rules.candidate_of(scores) == "random_forest"
+
+
+class _Planted:
+    """Unpickling this writes a file: proof that a payload ran."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_skops_bytes_are_stable_and_a_pickle_or_an_untrusted_type_is_refused(tmp_path):
+    import os
+
+    import skops.io
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.tree import DecisionTreeClassifier
+
+    model = DecisionTreeClassifier(max_depth=2).fit([[0], [1], [2], [3]], [0, 1, 0, 1])
+    stored = encode("skops", model)
+    assert encode("skops", decode("skops", stored)) == stored  # a kept champion keeps its bytes
+    payload = pickle.dumps(_Planted(str(tmp_path / "ran")))
+    with pytest.raises(Exception, match="not a zip file"):
+        decode("skops", payload)
+    assert not (tmp_path / "ran").exists()
+    hostile = skops.io.dumps(FunctionTransformer(func=os.system))
+    with pytest.raises(Exception, match="Untrusted types found"):
+        decode("skops", hostile)
+
+
+def test_the_champion_is_chosen_on_validation_and_documented(materialized):
+    with materialized.instance() as instance:
+        event = instance.get_latest_materialization_event(AssetKey("champion"))
+        metadata = event.asset_materialization.metadata
+        card, gate = metadata["card"].value, metadata["gate"].value
+        scores = metadata["validation_scores"].value
+        found = current_champion(instance, str(materialized.storage))
+    assert card["model"] == max(scores, key=scores.get) == gate["candidate"]
+    assert card["dataset"].endswith("superstore.csv") and len(card["dataset_sha256"]) == 64
+    assert card["run_id"] == event.run_id and card["features"]
+    assert set(card["test_metrics"]) == set(card["baseline_metrics"])
+    assert gate["passed"] and not metadata["kept_earlier"].value
+    assert "### Champion:" in metadata["model_card"].value
+    assert found is not None and found.card == card
+    assert list((materialized.storage / "models" / "versions" / "champion").glob("*.skops"))
+    page = (materialized.storage / "report" / "report.html").read_text()
+    assert "<h2>Champion</h2>" in page and "Promoted through the gate: " in page
+    assert f"{card['title']} ({card['model']}), parameters {card['params']}" in page.replace(
+        "&#x27;", "'"
+    )
+
+
+def _without(path, columns: list[str], out) -> None:
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="cp1252")
+    table.drop(columns=columns).to_csv(out, index=False, encoding="cp1252")
+
+
+def test_predict_scores_every_line_as_the_champion_does(materialized, tmp_path):
+    new_orders = tmp_path / "new_orders.csv"
+    _without(BUNDLED_MODIFIED, ["Profit"], new_orders)
+    out = tmp_path / "scores.parquet"
+    done = materialized.superstore("predict", str(new_orders), "-o", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("Scored 9994 lines of")
+    scores = pd.read_parquet(out)
+    facts = pq.read_schema(out).metadata
+    with materialized.instance() as instance:
+        champion = current_champion(instance, str(materialized.storage))
+    assert facts[b"superstore.champion_run_id"].decode() == champion.card["run_id"]
+    assert len(facts[b"superstore.input_sha256"]) == 64
+    orders, _ = reading.read_orders(new_orders)
+    expected = champion.model.predict_proba(
+        scoring.scoring_features(orders)[list(rules.config.FEATURES)]
+    )
+    assert len(scores) == len(orders) == 9994
+    assert (scores["Row ID"].to_numpy() == orders["Row ID"].to_numpy()).all()
+    assert (scores[scoring.PROBABILITY].to_numpy() == expected[:, 1]).all()
+    assert (
+        scores[scoring.PREDICTED].to_numpy()
+        == champion.model.predict(scoring.scoring_features(orders)[list(rules.config.FEATURES)])
+    ).all()
+
+    as_csv = materialized.superstore("predict", str(new_orders), "-o", str(tmp_path / "s.csv"))
+    assert as_csv.returncode == 0, as_csv.stderr
+    sidecar = json.loads((tmp_path / "s.csv.json").read_text())
+    assert sidecar["champion_run_id"] == champion.card["run_id"] and sidecar["rows"] == 9994
+
+    no_discount = tmp_path / "no_discount.csv"
+    _without(BUNDLED, ["Discount"], no_discount)
+    refused = materialized.superstore("predict", str(no_discount))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == (
+        f"superstore predict: Cannot score {no_discount}: it has no Discount column, which "
+        f"scoring needs (it reads {', '.join(scoring.SCORING_COLUMNS)}).\n"
+    )
+
+
+def test_a_planted_payload_in_the_champions_place_is_refused_before_it_runs(materialized, tmp_path):
+    (stored,) = (materialized.storage / "models" / "versions" / "champion").glob("*.skops")
+    ran = tmp_path / "payload_ran"  # written if the payload is ever unpickled
+    stored.write_bytes(pickle.dumps(_Planted(str(ran))))
+    done = materialized.superstore("predict", str(BUNDLED))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("superstore predict: the champion cannot be loaded: ")
+    assert len(done.stderr.splitlines()) == 1 and not ran.exists()
+    with pytest.raises(Exception, match="not a zip file"):  # and were its hash to match
+        decode("skops", stored.read_bytes())
+    assert not ran.exists()
+
+
+@pytest.mark.slow
+def test_a_worse_dataset_keeps_the_champion_and_swapping_back_fits_nothing(materialized, tmp_path):
+    noise = tmp_path / "profit_shuffled.csv"
+    table = pd.read_csv(BUNDLED, dtype=str, keep_default_na=False, encoding="cp1252")
+    table["Profit"] = table["Profit"].sample(frac=1, random_state=1).to_numpy()
+    table.to_csv(noise, index=False, encoding="cp1252")
+    with materialized.instance() as instance:
+        before = instance.get_latest_materialization_event(AssetKey("champion"))
+    done = materialized.superstore("materialize", "--dataset", str(noise))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "FAILED champion:beats_majority_baseline" in done.stdout, done.stdout
+    with materialized.instance() as instance:
+        after = instance.get_latest_materialization_event(AssetKey("champion"))
+        metadata = after.asset_materialization.metadata
+        records = instance.fetch_materializations(AssetKey("champion"), limit=10).records
+    assert after.run_id != before.run_id and metadata["kept_earlier"].value
+    assert metadata["sha256"].value == before.asset_materialization.metadata["sha256"].value
+    gate = metadata["gate"].value
+    assert gate["candidate_score"] - gate["baseline_score"] < gate["margin"]
+    assert len(records) == 2
+    status = materialized.superstore("status", "--dataset", str(noise))
+    note = status.stdout.splitlines()[-1]
+    assert note.startswith("champion gate: kept the earlier champion ") and "margin 0.05" in note
+
+    back = materialized.superstore("materialize")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "Computed (0)" in back.stdout, back.stdout
