@@ -12,7 +12,16 @@ from dagster import (
     multiprocess_executor,
 )
 
-from superstore_assets.assets import champion, eda, evaluation, ingest, models, report, split
+from superstore_assets.assets import (
+    champion,
+    eda,
+    evaluation,
+    ingest,
+    models,
+    report,
+    scoring,
+    split,
+)
 from superstore_assets.assets.loggers import console_logger
 from superstore_assets.assets.resources import DatasetResource, params_resources
 from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
@@ -26,6 +35,8 @@ from superstore_assets.engine.project import (
     dataset_path,
     date_format_setting,
     deployment_profile,
+    resolve_dataset,
+    score_dataset_path,
     settle_exported_home,
     storage_path,
 )
@@ -43,6 +54,8 @@ all_assets = [
     *models.metrics_assets,
     *evaluation.result_figures,
     champion.champion,
+    scoring.orders_to_score,
+    scoring.scored_orders,
     report.report,
 ]
 
@@ -53,6 +66,7 @@ def make_resources(
     """The dataset resource and one IO manager per kind of output, all under `storage`."""
     resources: dict = {
         "dataset": DatasetResource(path=dataset, date_format=date_format),
+        "score_dataset": DatasetResource(path=score_dataset_path(), date_format=date_format),
         **params_resources(),
     }
     for key, (kind, folder) in STORAGE_FOLDERS.items():
@@ -70,7 +84,15 @@ def resource_run_config(
 ) -> dict:
     """make_resources' choices as run config: a step on another machine (a Dask worker) builds
     its resources from the run's config, not from its own environment."""
-    resources: dict = {"dataset": {"config": {"path": dataset, "date_format": date_format}}}
+    resources: dict = {
+        "dataset": {"config": {"path": dataset, "date_format": date_format}},
+        "score_dataset": {
+            "config": {
+                "path": str(resolve_dataset(score_dataset_path())),
+                "date_format": date_format,
+            }
+        },
+    }
     for key, (kind, folder) in STORAGE_FOLDERS.items():
         config = {"root": storage, "folder": folder, "kind": kind, "previews": previews}
         resources[key] = {"config": config}

@@ -60,7 +60,11 @@ def graph(home: Path, dataset, overrides: dict | None = None) -> tuple[list, obj
 
         return make_definitions()
 
-    resources = {"dataset": dataset}
+    from superstore_assets.assets.resources import DatasetResource
+    from superstore_assets.engine.project import date_format_setting, score_dataset_path
+
+    orders = DatasetResource(path=score_dataset_path(), date_format=date_format_setting())
+    resources = {"dataset": dataset, "score_dataset": orders}
     if overrides:
         from superstore_assets.assets.resources import params_resources
 
@@ -87,6 +91,27 @@ def observe(instance, dataset) -> tuple[str, str | None]:
     return version, previous
 
 
+def observe_orders_to_score(instance) -> None:
+    """Record an observation of the orders to score if their hash changed (a missing file is
+    left to the `scored_orders` step, which says what is wrong)."""
+    from superstore_assets.assets.resources import DatasetResource, dataset_fingerprint
+    from superstore_assets.engine.hashing import sha256_bytes
+    from superstore_assets.engine.observation import (
+        SCORING_SOURCE,
+        observed_version,
+        source_observation,
+    )
+    from superstore_assets.engine.project import date_format_setting, score_dataset_path
+
+    orders = DatasetResource(path=score_dataset_path(), date_format=date_format_setting())
+    if not orders.resolved_path().is_file():
+        return
+    data = orders.resolved_path().read_bytes()
+    if observed_version(instance, SCORING_SOURCE) != sha256_bytes(data):
+        fingerprint = dataset_fingerprint(orders, data)
+        instance.report_runless_asset_event(source_observation(fingerprint, SCORING_SOURCE))
+
+
 def observed_line(path: str, version: str, previous: str | None) -> str:
     if previous is None:
         change = "first observation"
@@ -103,6 +128,7 @@ def status_key(home: Path, settle: bool = False) -> str | None:
         dataset_path,
         date_format_setting,
         resolve_dataset,
+        score_dataset_path,
         storage_path,
     )
     from superstore_assets.engine.statuscache import state_key
@@ -113,6 +139,7 @@ def status_key(home: Path, settle: bool = False) -> str | None:
         storage_path(),
         {"date_format": date_format_setting()},
         settle=settle,
+        others=(str(resolve_dataset(score_dataset_path())),),
     )
 
 

@@ -387,6 +387,18 @@ def main(argv: list[str] | None = None) -> None:
     data = project_root() / "data"
     print(write_superstore(df, data / "superstore.csv"))
     print(write_superstore(modify(df), data / "superstore_modified.csv"))
+    print(write_new_orders(data / "new_orders.csv", args.seed))
+
+
+NEW_ORDERS = 500
+
+
+def write_new_orders(path: Path, seed: int) -> Path:
+    """Orders the models never saw, without Profit: what `scored_orders` scores by default."""
+    orders = make_superstore(NEW_ORDERS, seed + 1).drop(columns=["Profit"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    orders.to_csv(path, index=False, encoding="cp1252", lineterminator="\n")
+    return path
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from superstore_assets.cli.common import (
     keep_status,
     listing,
     observe,
+    observe_orders_to_score,
     observed_line,
     setup,
     status_key,
@@ -60,6 +61,7 @@ def materialize(args: argparse.Namespace) -> int:
                 "without finishing it (killed?); marked as failed. Its finished outputs stay."
             )
         version, previous = observe(instance, dataset)
+        observe_orders_to_score(instance)
         nodes, source = graph(home, dataset, overrides)
         every = [node.key for node in nodes]
         print(observed_line(dataset.path, version, previous))

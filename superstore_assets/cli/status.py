@@ -10,6 +10,7 @@ from superstore_assets.cli.common import (
     graph,
     keep_status,
     observe,
+    observe_orders_to_score,
     observed_line,
     setup,
     status_key,
@@ -38,6 +39,7 @@ def status(args: argparse.Namespace) -> int:
     dataset = dataset_resource()
     with DagsterInstance.get() as instance:
         version, previous = observe(instance, dataset)
+        observe_orders_to_score(instance)
         nodes, source = graph(home, dataset)
         statuses = resolve(instance, nodes, source, version)
         note = champion_note(instance)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetKey, OutputContext
 
-from superstore_assets.engine.observation import observed_version
+from superstore_assets.engine.observation import SOURCE, observed_version
 
 DATASET_SHA256 = "dataset_sha256"
 
@@ -40,11 +40,12 @@ def dataset_lineage(context: OutputContext) -> dict[str, str]:
 
 
 def _recorded_lineage(instance, key: AssetKey) -> str | None:
-    """The dataset hash recorded for `key`: on its latest materialization, or, for the source,
-    its latest observation's version."""
+    """The dataset hash recorded for `key`: on its latest materialization, or, for the
+    dataset's source, its latest observation's version. (The orders to score are the other
+    source: what `scored_orders` scored, which it records itself, not what it descends from.)"""
     event = instance.get_latest_materialization_event(key)
     if event is not None and event.asset_materialization is not None:
         value = event.asset_materialization.metadata.get(DATASET_SHA256)
         return None if value is None else value.value
 
-    return observed_version(instance, key)
+    return observed_version(instance, key) if key == SOURCE else None

@@ -39,6 +39,7 @@ def describe_graph(definitions: Definitions) -> dict:
     """The graph worked out from the definitions: for each asset in topological order, its
     parents, code version and components, the resources whose settings it reads, and its IO
     manager."""
+    from superstore_assets.engine.observation import SOURCE
     from superstore_assets.engine.versioned_asset import COMPONENTS
 
     graph = definitions.resolve_asset_graph()
@@ -46,7 +47,8 @@ def describe_graph(definitions: Definitions) -> dict:
     for key in graph.toposorted_asset_keys:
         asset_node = graph.get(key)
         if not asset_node.is_materializable:
-            source = key.to_user_string()
+            if key == SOURCE:  # the dataset; the orders to score are the other source
+                source = key.to_user_string()
             continue
         assets_def = definitions.get_assets_def(key)
         nodes.append(

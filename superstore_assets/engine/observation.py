@@ -11,6 +11,8 @@ from dagster import AssetKey, AssetObservation, DagsterInstance
 from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
 
 SOURCE = AssetKey("superstore_csv")
+# The second source: the file of new orders that `scored_orders` scores with the champion.
+SCORING_SOURCE = AssetKey("orders_to_score")
 
 
 def observed_version(instance: DagsterInstance, key: AssetKey = SOURCE) -> str | None:
@@ -21,9 +23,9 @@ def observed_version(instance: DagsterInstance, key: AssetKey = SOURCE) -> str |
     return found[0].asset_observation.tags.get(DATA_VERSION_TAG)
 
 
-def source_observation(fingerprint: dict) -> AssetObservation:
+def source_observation(fingerprint: dict, key: AssetKey = SOURCE) -> AssetObservation:
     """An observation of the file with its path, size, hash and rows (resources.py), carrying
     the hash as its data version."""
     return AssetObservation(
-        asset_key=SOURCE, metadata=fingerprint, tags={DATA_VERSION_TAG: fingerprint["sha256"]}
+        asset_key=key, metadata=fingerprint, tags={DATA_VERSION_TAG: fingerprint["sha256"]}
     )

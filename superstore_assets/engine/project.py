@@ -44,6 +44,12 @@ def dataset_path() -> str:
     return os.environ.get("SUPERSTORE_DATASET") or str(project_root() / "data" / "superstore.csv")
 
 
+def score_dataset_path() -> str:
+    """SUPERSTORE_SCORE_DATASET, the orders `scored_orders` scores, else data/new_orders.csv."""
+    default = str(project_root() / "data" / "new_orders.csv")
+    return os.environ.get("SUPERSTORE_SCORE_DATASET") or default
+
+
 def resolve_dataset(path: str) -> Path:
     """A dataset path as given, absolute or relative to the checkout."""
     resolved = Path(path).expanduser()

@@ -58,7 +58,12 @@ def _tree(root: Path) -> list[tuple]:
 
 
 def state_key(
-    home: Path, dataset: str, storage: str, settings: dict[str, str], settle: bool = False
+    home: Path,
+    dataset: str,
+    storage: str,
+    settings: dict[str, str],
+    settle: bool = False,
+    others: tuple[str, ...] = (),
 ) -> str | None:
     """A hash of everything a status answer depends on, or None where that cannot be told
     from local files (a database server, or storage behind a URL).
@@ -70,17 +75,11 @@ def state_key(
         return None
     if not record_is_local(home):
         return None
-    try:
-        stat = os.stat(dataset)
-        dataset_state = [
-            str(Path(dataset).resolve()),
-            stat.st_size,
-            stat.st_ino,
-            stat.st_mtime_ns,
-            stat.st_ctime_ns,
-        ]
-    except OSError:
+    dataset_state = _file_state(dataset)
+    if dataset_state is None:
         return None  # a missing or unreadable file: let the full check say what is wrong
+    # Other sources (the orders to score): their state, or that they are missing.
+    other_states = [_file_state(path) or [path, "missing"] for path in others]
     for _ in range(3):
         record, stored = _tree(home / "history"), _tree(local_path(storage))
         newest = max((entry[3] for entry in record + stored), default=0)
@@ -91,12 +90,28 @@ def state_key(
     state = {
         "code": source_key(),
         "dataset": dataset_state,
+        **({"others": other_states} if others else {}),
         "settings": settings,
         "instance": (home / "dagster.yaml").read_text() if (home / "dagster.yaml").exists() else "",
         "record": record,
         "storage": [str(local_path(storage).resolve()), stored],
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def _file_state(path: str) -> list | None:
+    """A file's name, size, inode and times: what changes when it is written; None if absent."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return [
+        str(Path(path).resolve()),
+        stat.st_size,
+        stat.st_ino,
+        stat.st_mtime_ns,
+        stat.st_ctime_ns,
+    ]
 
 
 def recall(home: Path, key: str | None) -> dict | None:

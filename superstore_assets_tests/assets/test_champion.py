@@ -15,7 +15,7 @@ from superstore_assets.engine.codecs import decode, encode
 from superstore_assets.engine.history import current_champion
 from superstore_assets.pipeline import champion as rules
 from superstore_assets.pipeline import reading, scoring
-from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED
+from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
 
 
 def test_the_gate_needs_the_margin_and_the_tolerance():
@@ -165,6 +165,37 @@ def test_a_worse_dataset_keeps_the_champion_and_swapping_back_fits_nothing(mater
     note = status.stdout.splitlines()[-1]
     assert note.startswith("champion gate: kept the earlier champion ") and "margin 0.05" in note
 
+    # The champion kept, the same bytes: nothing is scored again.
+    assert "scored_orders" not in done.stdout.split("Reused")[0], done.stdout
+
     back = materialized.superstore("materialize")
     assert back.returncode == 0, back.stdout + back.stderr
     assert "Computed (0)" in back.stdout, back.stdout
+
+
+def test_scored_orders_are_the_champions_scores_and_rerun_only_when_the_file_changes(
+    materialized, tmp_path
+):
+    new_orders = ROOT / "data" / "new_orders.csv"
+    with materialized.instance() as instance:
+        champion = current_champion(instance, str(materialized.storage))
+        event = instance.get_latest_materialization_event(AssetKey("scored_orders"))
+        version = event.asset_materialization.metadata["sha256"].value
+    (stored,) = (materialized.storage / "tables" / "versions" / "scored_orders").glob(
+        f"{version}.parquet"
+    )
+    scored = pd.read_parquet(stored)
+    expected = scoring.read_and_score(champion.model, new_orders)
+    assert len(scored) == 500 and "Profit" not in pd.read_csv(new_orders, encoding="cp1252")
+    pd.testing.assert_frame_equal(scored, expected)
+
+    more = tmp_path / "more_orders.csv"
+    lines = new_orders.read_text(encoding="cp1252").splitlines()
+    more.write_text("\n".join(lines[:-1]) + "\n", encoding="cp1252")  # one order fewer
+    status = materialized.superstore("status", SUPERSTORE_SCORE_DATASET=str(more))
+    stale = [line for line in status.stdout.splitlines()[1:] if " fresh" not in line]
+    assert len(stale) == 1 and stale[0].startswith("scored_orders"), status.stdout
+    assert "<- orders_to_score changed (sha256" in stale[0]
+    done = materialized.superstore("materialize", SUPERSTORE_SCORE_DATASET=str(more))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Computed (1): scored_orders" in done.stdout, done.stdout

@@ -33,6 +33,7 @@ ASSET_KEYS = {
     *(f"{m}_metrics" for m in MODELS),
     *evaluation.RESULT_FIGURES,
     "champion",
+    "scored_orders",
     "report",
 }
 
@@ -53,7 +54,8 @@ def test_graph_is_laid_out_in_the_stage_groups():
     assert {k for k, g in groups.items() if g == "modeling"} == {"train_val_test", *MODELS}
     assert groups["random_forest_metrics"] == groups["roc_curves"] == "evaluation"
     assert groups["report"] == "report" and groups["champion"] == "champion"
-    assert set(groups) == ASSET_KEYS | {"superstore_csv"}
+    assert groups["scored_orders"] == groups["orders_to_score"] == "champion"
+    assert set(groups) == ASSET_KEYS | {"superstore_csv", "orders_to_score"}
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("orders_raw", "required_columns_present") in checks
     assert ("orders_raw", "quantity_positive") in checks
