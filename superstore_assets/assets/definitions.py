@@ -23,7 +23,11 @@ from superstore_assets.assets import (
     split,
 )
 from superstore_assets.assets.loggers import console_logger
-from superstore_assets.assets.resources import DatasetResource, params_resources
+from superstore_assets.assets.resources import (
+    DatasetResource,
+    ScoreDatasetResource,
+    params_resources,
+)
 from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
 from superstore_assets.engine.dagster_internals import use_as_default_console_logger
 from superstore_assets.engine.executor import local_executor
@@ -66,7 +70,7 @@ def make_resources(
     """The dataset resource and one IO manager per kind of output, all under `storage`."""
     resources: dict = {
         "dataset": DatasetResource(path=dataset, date_format=date_format),
-        "score_dataset": DatasetResource(path=score_dataset_path(), date_format=date_format),
+        "score_dataset": ScoreDatasetResource(path=score_dataset_path(), date_format=date_format),
         **params_resources(),
     }
     for key, (kind, folder) in STORAGE_FOLDERS.items():

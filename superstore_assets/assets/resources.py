@@ -16,6 +16,10 @@ class DatasetResource(ConfigurableResource):
     """The Superstore CSV file: a path, relative to the checkout or absolute, and how its dates
     are written ("auto": month first or ISO; day first must be named, as "%d/%m/%Y")."""
 
+    # Where a person sets the path: the environment variable, and the resource's key.
+    setting: ClassVar[str] = "SUPERSTORE_DATASET"
+    key: ClassVar[str] = "dataset"
+
     path: str
     date_format: str = "auto"
 
@@ -39,12 +43,19 @@ class DatasetResource(ConfigurableResource):
             what = "is a directory" if path.is_dir() else "does not exist"
             raise Failure(
                 description=(
-                    f"The dataset {path} {what}. Point SUPERSTORE_DATASET (or the run config "
-                    "resources.dataset.config.path) at a Superstore CSV file, or run `make data` "
-                    "to regenerate the bundled one."
+                    f"The dataset {path} {what}. Point {self.setting} (or the run config "
+                    f"resources.{self.key}.config.path) at a Superstore CSV file, or run "
+                    "`make data` to regenerate the bundled one."
                 )
             )
         return path
+
+
+class ScoreDatasetResource(DatasetResource):
+    """The file of new orders that `scored_orders` scores (Profit not needed)."""
+
+    setting: ClassVar[str] = "SUPERSTORE_SCORE_DATASET"
+    key: ClassVar[str] = "score_dataset"
 
 
 @functools.lru_cache(maxsize=1)

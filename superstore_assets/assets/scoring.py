@@ -17,7 +17,7 @@ from dagster import (
     observable_source_asset,
 )
 
-from superstore_assets.assets.resources import DatasetResource, dataset_fingerprint
+from superstore_assets.assets.resources import ScoreDatasetResource, dataset_fingerprint
 from superstore_assets.engine.dagster_internals import refresh_input_version
 from superstore_assets.engine.observation import (
     SCORING_SOURCE,
@@ -36,12 +36,12 @@ GROUP = "champion"
     group_name=GROUP,
     description="New orders to score (SUPERSTORE_SCORE_DATASET), versioned by SHA-256.",
 )
-def orders_to_score(score_dataset: DatasetResource) -> ObserveResult:
+def orders_to_score(score_dataset: ScoreDatasetResource) -> ObserveResult:
     fingerprint = dataset_fingerprint(score_dataset, score_dataset.read_bytes())
     return ObserveResult(data_version=DataVersion(fingerprint["sha256"]), metadata=fingerprint)
 
 
-def observe_orders_to_score(context: AssetExecutionContext, score_dataset: DatasetResource):
+def observe_orders_to_score(context: AssetExecutionContext, score_dataset: ScoreDatasetResource):
     """Record the file about to be scored as the source's version, unless it is already."""
     fingerprint = dataset_fingerprint(score_dataset, score_dataset.read_bytes())
     if observed_version(context.instance, SCORING_SOURCE) != fingerprint["sha256"]:
@@ -57,7 +57,7 @@ def observe_orders_to_score(context: AssetExecutionContext, score_dataset: Datas
     prepare=observe_orders_to_score,
     description="The champion's probability of profit for every line of the orders to score.",
 )
-def scored_orders(score_dataset: DatasetResource, champion) -> Output[pd.DataFrame]:
+def scored_orders(score_dataset: ScoreDatasetResource, champion) -> Output[pd.DataFrame]:
     try:
         scored = scoring.read_and_score(
             champion, score_dataset.read_bytes(), score_dataset.date_format

@@ -60,10 +60,10 @@ def graph(home: Path, dataset, overrides: dict | None = None) -> tuple[list, obj
 
         return make_definitions()
 
-    from superstore_assets.assets.resources import DatasetResource
+    from superstore_assets.assets.resources import ScoreDatasetResource
     from superstore_assets.engine.project import date_format_setting, score_dataset_path
 
-    orders = DatasetResource(path=score_dataset_path(), date_format=date_format_setting())
+    orders = ScoreDatasetResource(path=score_dataset_path(), date_format=date_format_setting())
     resources = {"dataset": dataset, "score_dataset": orders}
     if overrides:
         from superstore_assets.assets.resources import params_resources
@@ -94,7 +94,7 @@ def observe(instance, dataset) -> tuple[str, str | None]:
 def observe_orders_to_score(instance) -> None:
     """Record an observation of the orders to score if their hash changed (a missing file is
     left to the `scored_orders` step, which says what is wrong)."""
-    from superstore_assets.assets.resources import DatasetResource, dataset_fingerprint
+    from superstore_assets.assets.resources import ScoreDatasetResource, dataset_fingerprint
     from superstore_assets.engine.hashing import sha256_bytes
     from superstore_assets.engine.observation import (
         SCORING_SOURCE,
@@ -103,7 +103,7 @@ def observe_orders_to_score(instance) -> None:
     )
     from superstore_assets.engine.project import date_format_setting, score_dataset_path
 
-    orders = DatasetResource(path=score_dataset_path(), date_format=date_format_setting())
+    orders = ScoreDatasetResource(path=score_dataset_path(), date_format=date_format_setting())
     if not orders.resolved_path().is_file():
         return
     data = orders.resolved_path().read_bytes()

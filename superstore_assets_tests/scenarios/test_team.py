@@ -341,7 +341,8 @@ def test_team_profile_runs_on_dask_with_resources_in_run_config(monkeypatch):
     assert job.executor_def.name == "dask"
     config = resource_run_config(str(BUNDLED), "s3://bucket/prefix", False)["resources"]
     assert config["dataset"]["config"]["path"] == str(BUNDLED)
-    assert {c["config"]["root"] for k, c in config.items() if k != "dataset"} == {
+    assert config["score_dataset"]["config"]["path"].endswith("new_orders.csv")
+    assert {c["config"]["root"] for k, c in config.items() if "dataset" not in k} == {
         "s3://bucket/prefix"
     }
     assert AssetKey("report") in job.asset_layer.asset_graph.get_all_asset_keys()
