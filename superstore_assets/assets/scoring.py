@@ -5,17 +5,8 @@ champion's scores for every line of it (pipeline/scoring.py, as `superstore pred
 champion kept in place by its gate is the same bytes, so nothing is scored again.
 """
 
+import dagster as dg
 import pandas as pd
-from dagster import (
-    AssetExecutionContext,
-    AssetIn,
-    DataVersion,
-    Failure,
-    MetadataValue,
-    ObserveResult,
-    Output,
-    observable_source_asset,
-)
 
 from superstore_assets.assets.resources import ScoreDatasetResource, dataset_fingerprint
 from superstore_assets.engine.dagster_internals import refresh_input_version
@@ -31,17 +22,19 @@ from superstore_assets.pipeline.reading import DatasetError
 GROUP = "champion"
 
 
-@observable_source_asset(
+@dg.observable_source_asset(
     name=SCORING_SOURCE.path[-1],
     group_name=GROUP,
     description="New orders to score (SUPERSTORE_SCORE_DATASET), versioned by SHA-256.",
 )
-def orders_to_score(score_dataset: ScoreDatasetResource) -> ObserveResult:
+def orders_to_score(score_dataset: ScoreDatasetResource) -> dg.ObserveResult:
     fingerprint = dataset_fingerprint(score_dataset, score_dataset.read_bytes())
-    return ObserveResult(data_version=DataVersion(fingerprint["sha256"]), metadata=fingerprint)
+    return dg.ObserveResult(
+        data_version=dg.DataVersion(fingerprint["sha256"]), metadata=fingerprint
+    )
 
 
-def observe_orders_to_score(context: AssetExecutionContext, score_dataset: ScoreDatasetResource):
+def observe_orders_to_score(context: dg.AssetExecutionContext, score_dataset: ScoreDatasetResource):
     """Record the file about to be scored as the source's version, unless it is already."""
     fingerprint = dataset_fingerprint(score_dataset, score_dataset.read_bytes())
     if observed_version(context.instance, SCORING_SOURCE) != fingerprint["sha256"]:
@@ -53,24 +46,24 @@ def observe_orders_to_score(context: AssetExecutionContext, score_dataset: Score
 @versioned_asset(
     group_name=GROUP,
     deps=[orders_to_score],
-    ins={"champion": AssetIn()},
+    ins={"champion": dg.AssetIn()},
     prepare=observe_orders_to_score,
     description="The champion's probability of profit for every line of the orders to score.",
 )
-def scored_orders(score_dataset: ScoreDatasetResource, champion) -> Output[pd.DataFrame]:
+def scored_orders(score_dataset: ScoreDatasetResource, champion) -> dg.Output[pd.DataFrame]:
     try:
         scored = scoring.read_and_score(
             champion, score_dataset.read_bytes(), score_dataset.date_format
         )
     except DatasetError as error:
-        raise Failure(
+        raise dg.Failure(
             description=f"Cannot score {score_dataset.resolved_path()}: {error}."
         ) from error
-    return Output(
+    return dg.Output(
         scored,
         metadata={
-            "rows": MetadataValue.int(len(scored)),
-            "predicted_profitable": MetadataValue.float(
+            "rows": dg.MetadataValue.int(len(scored)),
+            "predicted_profitable": dg.MetadataValue.float(
                 float(scored[scoring.PREDICTED].mean()) if len(scored) else 0.0
             ),
         },

@@ -22,9 +22,8 @@ import argparse
 import signal
 import sys
 
-from superstore_assets.cli import common
+from superstore_assets.cli import common, experiments
 from superstore_assets.cli.diff import diff
-from superstore_assets.cli.experiments import exp_run, exp_show
 from superstore_assets.cli.history import history
 from superstore_assets.cli.materialize import materialize
 from superstore_assets.cli.predict import predict
@@ -63,36 +62,6 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a parameter for this run, e.g. random_forest.max_depth=8 (repeatable)",
     )
-    experiments = commands.add_parser("exp", help="parameter sweeps, and a table of many runs")
-    exp = experiments.add_subparsers(dest="exp_command", required=True)
-    sweep = exp.add_parser("run", help="a run per combination of the -S values, reusing")
-    sweep.add_argument(
-        "-S",
-        "--set",
-        action="append",
-        required=True,
-        metavar="KEY=V1,V2",
-        help="a parameter and the values to sweep, e.g. random_forest.max_depth=4,8,16",
-    )
-    sweep.add_argument("--name", help="the experiment's name (default: the -S texts)")
-    sweep.add_argument("--random", type=int, metavar="N", help="N combinations, chosen at random")
-    sweep.add_argument("--seed", type=int, default=0, help="the seed of --random (default 0)")
-    sweep.add_argument("--log-level", default="WARNING", help="Dagster's console log level")
-    sweep.set_defaults(handler=exp_run)
-    table = exp.add_parser("show", help="one row per run: parameters, metrics, reuse")
-    table.add_argument("--experiment", help="only this experiment's runs")
-    table.add_argument("--data", help="only runs on this dataset (file name or hash prefix)")
-    table.add_argument("--sort", metavar="[MODEL.]METRIC", help="e.g. roc_auc, random_forest.f1")
-    table.add_argument("--every-run", action="store_true", help="repeated runs too")
-    table.add_argument("--limit", type=int, default=200, help="among the newest N runs")
-    form = table.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="machine-readable output")
-    form.add_argument("--md", action="store_true", help="a Markdown table")
-    table.add_argument("--html", metavar="FILE", help="also write the table and charts as a page")
-    table.add_argument(
-        "--roc", type=int, default=4, metavar="N", help="ROC curves of the first N runs (--html)"
-    )
-    table.set_defaults(handler=exp_show)
     check = commands.add_parser("status", help="observe the dataset; which assets are stale, why")
     check.add_argument(
         "--recheck", action="store_true", help="work it out again, even if nothing changed"
@@ -109,9 +78,9 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("-o", "--output", help="OUT.csv or OUT.parquet (default FILE_scored.csv)")
     score.add_argument("--storage", help="storage folder or fsspec URL (default: storage/)")
     score.set_defaults(handler=predict)
-    for command in (run, check, look, prune, sweep, table):
-        command.add_argument("--dataset", help="a Superstore CSV (default: data/superstore.csv)")
-        command.add_argument("--storage", help="storage folder or fsspec URL (default: storage/)")
+    experiments.add_parsers(commands)
+    for command in (run, check, look, prune):
+        common.location_arguments(command)
     past = commands.add_parser("history", help="the runs on record, newest first")
     past.add_argument("--json", action="store_true", help="machine-readable output")
     past.add_argument("--limit", type=int, default=20, help="at most this many runs")

@@ -19,6 +19,12 @@ class DatasetUnreadable(Exception):
     """The dataset file cannot be read; the message says which and how to fix it."""
 
 
+def location_arguments(command: argparse.ArgumentParser) -> None:
+    """--dataset and --storage, which every command that runs or reads the pipeline takes."""
+    command.add_argument("--dataset", help="a Superstore CSV (default: data/superstore.csv)")
+    command.add_argument("--storage", help="storage folder or fsspec URL (default: storage/)")
+
+
 def setup(args: argparse.Namespace) -> Path:
     """Apply --dataset and --storage, create the project's Dagster home, and return it."""
     from superstore_assets.engine.project import ensure_dagster_home

@@ -14,10 +14,47 @@ import json
 import os
 import sys
 
-from superstore_assets.cli.common import setup
+from superstore_assets.cli.common import location_arguments, setup
 from superstore_assets.cli.materialize import materialize
 from superstore_assets.engine.hashing import short
 from superstore_assets.pipeline import config
+
+
+def add_parsers(commands) -> None:
+    """`superstore exp run` and `superstore exp show`, under the command's subparsers."""
+    group = commands.add_parser("exp", help="parameter sweeps, and a table of many runs")
+    exp = group.add_subparsers(dest="exp_command", required=True)
+    sweep = exp.add_parser("run", help="a run per combination of the -S values, reusing")
+    sweep.add_argument(
+        "-S",
+        "--set",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2",
+        help="a parameter and the values to sweep, e.g. random_forest.max_depth=4,8,16",
+    )
+    sweep.add_argument("--name", help="the experiment's name (default: the -S texts)")
+    sweep.add_argument("--random", type=int, metavar="N", help="N combinations, chosen at random")
+    sweep.add_argument("--seed", type=int, default=0, help="the seed of --random (default 0)")
+    sweep.add_argument("--log-level", default="WARNING", help="Dagster's console log level")
+    sweep.set_defaults(handler=exp_run)
+    table = exp.add_parser("show", help="one row per run: parameters, metrics, reuse")
+    for flag, meaning in (
+        ("--experiment", "only this experiment's runs"),
+        ("--data", "only runs on this dataset (file name or hash prefix)"),
+        ("--sort", "by a test metric, the best first: roc_auc, or random_forest.f1"),
+    ):
+        table.add_argument(flag, help=meaning)
+    table.add_argument("--every-run", action="store_true", help="repeated runs too")
+    table.add_argument("--limit", type=int, default=200, help="among the newest N runs")
+    form = table.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="machine-readable output")
+    form.add_argument("--md", action="store_true", help="a Markdown table")
+    table.add_argument("--html", metavar="FILE", help="also write the table and charts as a page")
+    table.add_argument("--roc", type=int, default=4, metavar="N", help="ROC curves of N runs")
+    table.set_defaults(handler=exp_show)
+    for command in (sweep, table):
+        location_arguments(command)
 
 
 def exp_run(args: argparse.Namespace) -> int:
