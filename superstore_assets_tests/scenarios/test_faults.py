@@ -143,14 +143,24 @@ def test_outputs_changed_or_deleted_by_hand_are_reported_and_rebuilt(materialize
 
 
 @pytest.mark.slow
-def test_a_run_killed_during_training_loses_nothing_and_the_next_one_finishes(workspace):
-    process = start_materialize(
-        workspace, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+def test_a_run_killed_during_training_loses_nothing_and_the_next_one_finishes(workspace, tmp_path):
+    log = tmp_path / "killed.log"
+    with open(log, "w") as output:
+        process = start_materialize(
+            workspace, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + 300
+
+    def running() -> bool:
+        return process.poll() is None and time.monotonic() < deadline
+
+    # The home is made and the file observed first: only then does this process open it too.
+    while "observed" not in log.read_text():
+        assert running(), f"the run ended early:\n{log.read_text()}"
+        time.sleep(0.05)
     with workspace.instance() as instance:
         while instance.get_latest_materialization_event(AssetKey("decision_tree")) is None:
-            assert process.poll() is None and time.monotonic() < deadline, "the run ended early"
+            assert running(), f"the run ended early:\n{log.read_text()}"
             time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # the first model is recorded, the others train
     process.wait()
