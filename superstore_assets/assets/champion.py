@@ -16,7 +16,6 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
-    AssetKey,
     Failure,
     MetadataValue,
     Output,
@@ -24,7 +23,8 @@ from dagster import (
 
 from superstore_assets.assets.evaluation import METRICS_INPUTS, by_model
 from superstore_assets.assets.records import latest_metadata
-from superstore_assets.engine.codecs import StoredFileError, decode
+from superstore_assets.engine.codecs import StoredFileError
+from superstore_assets.engine.history import champion_in
 from superstore_assets.engine.versioned_asset import versioned_asset
 from superstore_assets.pipeline import champion as rules
 from superstore_assets.pipeline import config, split
@@ -77,20 +77,12 @@ def gate_checks(model, metadata: dict):
 
 
 def _earlier_champion(context: AssetExecutionContext):
-    """The champion in place before this run: its model, and its recorded card; or None."""
-    event = context.instance.get_latest_materialization_event(AssetKey("champion"))
-    if event is None or event.asset_materialization is None:
-        return None
-    metadata = event.asset_materialization.metadata
-    if "card" not in metadata or "sha256" not in metadata:
-        return None
-    store = context.resources.champion_io_manager.store
+    """The champion in place before this run (engine/history.champion_in), or None."""
     try:
-        model = decode("skops", store.verified("champion", metadata["sha256"].value))
+        return champion_in(context.instance, context.resources.champion_io_manager.store)
     except StoredFileError as error:
         context.log.warning(f"The earlier champion cannot be read, so none is kept: {error}")
         return None
-    return model, metadata["card"].value
 
 
 @versioned_asset(
@@ -122,8 +114,8 @@ def champion(
         tolerance=tolerance,
     )
     if earlier is not None:
-        gate.earlier = earlier[1]["model"]
-        gate.earlier_score = rules.test_score(earlier[0], test)
+        gate.earlier = earlier.card["model"]
+        gate.earlier_score = rules.test_score(earlier.model, test)
     if gate.passed:
         raw = latest_metadata(context, "orders_raw")
         spec = next(s for s in config.MODEL_SPECS if s.name == name)
@@ -142,7 +134,7 @@ def champion(
         ).to_json()
         value, kept = models[name], False
     elif earlier is not None:
-        value, card, kept = earlier[0], earlier[1], True
+        value, card, kept = earlier.model, earlier.card, True
         context.log.warning(
             f"The gate kept the earlier champion ({card['model']}, run {card['run_id']}): "
             + "; ".join(gate.sentences())

@@ -308,19 +308,25 @@ class Champion:
 
 
 def current_champion(instance: DagsterInstance, storage_root: str) -> Champion | None:
-    """The champion in place: its latest materialization, its stored skops file under the
-    storage root checked against the recorded SHA-256 before it is read, and then loaded with
-    skops' trusted types only (engine/codecs.py). None if no champion was ever made."""
-    from superstore_assets.engine.codecs import decode
+    """The champion in place, read from its folder under the storage root (champion_in)."""
     from superstore_assets.engine.files import confined
     from superstore_assets.engine.version_store import STORAGE_FOLDERS, VersionStore
+
+    kind, folder = STORAGE_FOLDERS["champion_io_manager"]
+    return champion_in(instance, VersionStore(confined(storage_root, folder), kind))
+
+
+def champion_in(instance: DagsterInstance, store) -> Champion | None:
+    """The champion in place: its latest materialization, its stored skops file in `store`
+    checked against the recorded SHA-256 before it is read (StoredFileError if it does not),
+    and then loaded with skops' trusted types only (engine/codecs.py). None if no champion was
+    ever made."""
+    from superstore_assets.engine.codecs import decode
 
     event = instance.get_latest_materialization_event(AssetKey("champion"))
     if event is None or event.asset_materialization is None:
         return None
     metadata = event.asset_materialization.metadata
-    kind, folder = STORAGE_FOLDERS["champion_io_manager"]
-    store = VersionStore(confined(storage_root, folder), kind)
     version = metadata["sha256"].value
-    model = decode(kind, store.verified("champion", version))
+    model = decode(store.kind, store.verified("champion", version))
     return Champion(model, metadata["card"].value, version, event.run_id)
