@@ -103,6 +103,17 @@ def resource_run_config(
     return {"resources": resources}
 
 
+def params_run_config(overrides: dict) -> dict:
+    """Parameter overrides (section.key: value) as run config of the parameter resources, as
+    the Launchpad writes it."""
+    sections = {
+        section: {"config": {"overrides": resource.overrides}}
+        for section, resource in params_resources(overrides).items()
+        if resource.overrides
+    }
+    return {"resources": sections} if sections else {}
+
+
 def object_store(storage: str) -> str:
     """`storage` if it is an object store URL (s3://bucket/prefix); the team profile has no
     shared disk, so a local folder is refused with the setting to change."""

@@ -69,6 +69,8 @@ def materialize(args: argparse.Namespace) -> int:
         selection = every if statuses is None else not_fresh(statuses)
         note = "" if selection else champion_note(instance)
         if selection:
+            from superstore_assets.assets.definitions import params_run_config
+
             tags = {
                 LAUNCHED_BY_TAG: str(os.getpid()),
                 **({RECOMPUTE_TAG: "true"} if recompute else {}),
@@ -115,18 +117,6 @@ def experiment_tags(dataset, version: str, overrides: dict, experiment: str | No
     return tags
 
 
-def params_run_config(overrides: dict) -> dict:
-    """The overrides as run config of the parameter resources (as the Launchpad writes it)."""
-    from superstore_assets.assets.resources import params_resources
-
-    sections = {
-        section: {"config": {"overrides": resource.overrides}}
-        for section, resource in params_resources(overrides).items()
-        if resource.overrides
-    }
-    return {"resources": sections} if sections else {}
-
-
 @contextlib.contextmanager
 def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: str):
     """Run the job on `selection` with the job's own executor: in this process under the local
@@ -143,12 +133,12 @@ def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: st
     from superstore_assets.engine.project import deployment_profile
 
     if deployment_profile() == "team":
-        run_config = {
-            **run_config,
-            **resource_run_config(
-                str(dataset.resolved_path()), storage, previews_setting(), dataset.date_format
-            ),
-        }
+        located = resource_run_config(
+            str(dataset.resolved_path()), storage, previews_setting(), dataset.date_format
+        )
+        # Beside the parameters' overrides, not in their place.
+        resources = {**run_config.get("resources", {}), **located["resources"]}
+        run_config = {**run_config, "resources": resources}
     job = reconstructable(superstore_job)
     if common.ONE_COMMAND_PROCESS:
         # Only in the `superstore` process, which ends with the command (engine/one_shot.py);
