@@ -100,15 +100,13 @@ def params_resource_class(section: str) -> type[ParamsResource]:
 
 def params_resources(overrides: dict[str, object] | None = None) -> dict[str, ParamsResource]:
     """A parameter resource for every section, holding `overrides` (section.key: value)."""
-    import json
-
     from superstore_assets.pipeline import params
 
     overrides = overrides or {}
     return {
         section: params_resource_class(section)(
             overrides=[
-                f"{key}={json.dumps(value)}"
+                params.assignment(key, value)
                 for key, value in params.section_overrides(overrides, section).items()
             ],
         )

@@ -175,6 +175,15 @@ def keep_status(
         keep(home, key, {**answer, "assets": len(statuses), "all_fresh": not not_fresh(statuses)})
 
 
+def aligned(rows: list[list[str]]) -> str:
+    """Rows of cells (a header first) as columns two spaces apart, each as wide as its widest."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
 def listing(heading: str, names: list[str]) -> str:
     """`Heading: a, b, c`, wrapped at 100 columns."""
     return textwrap.fill(

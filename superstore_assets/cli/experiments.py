@@ -14,10 +14,11 @@ import json
 import os
 import sys
 
-from superstore_assets.cli.common import location_arguments, setup
+from superstore_assets.cli.common import aligned, location_arguments, setup
 from superstore_assets.cli.materialize import materialize
 from superstore_assets.engine.hashing import short
 from superstore_assets.pipeline import config
+from superstore_assets.pipeline.params import assignment, written
 
 
 def add_parsers(commands) -> None:
@@ -65,11 +66,10 @@ def exp_run(args: argparse.Namespace) -> int:
     name = args.name or " ".join(args.set)
     print(f"Experiment {name!r}: {len(points)} combination(s)")
     for number, point in enumerate(points, 1):
-        written = " ".join(f"{k}={json.dumps(v)}" for k, v in point.items())
-        print(f"\n[{number}/{len(points)}] {written}")
+        print(f"\n[{number}/{len(points)}] {' '.join(assignment(k, v) for k, v in point.items())}")
         step = argparse.Namespace(
             scope="stale",
-            set=[f"{k}={json.dumps(v)}" for k, v in point.items()],
+            set=[assignment(k, v) for k, v in point.items()],
             experiment=name,
             log_level=args.log_level,
             dataset=args.dataset,
@@ -152,13 +152,12 @@ def table_cells(rows: list[dict]) -> list[list[str]]:
             else "-"
             for name in models
         ]
-        parameters = " ".join(f"{k}={json.dumps(v)}" for k, v in row["params"].items())
         lines.append(
             [
                 row["run_id"][:8],
                 row["experiment"] or "-",
                 f"{row['dataset']} {short(row['dataset_sha256'])}".strip() or "-",
-                parameters or "(defaults)",
+                written(row["params"]) or "(defaults)",
                 str(row["computed"]),
                 str(row["reused"]),
                 *scores,
@@ -174,8 +173,4 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
         rendered = ["| " + " | ".join(cells) + " |" for cells in lines]
         rendered.insert(1, "|" + "---|" * len(lines[0]))
         return "\n".join(rendered)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
+    return aligned(lines)

@@ -7,9 +7,10 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from superstore_assets.cli.common import setup
+from superstore_assets.cli.common import aligned, setup
 from superstore_assets.engine.hashing import short
 from superstore_assets.pipeline import config
+from superstore_assets.pipeline.params import written
 
 if TYPE_CHECKING:
     from superstore_assets.engine.history import RunSummary
@@ -57,15 +58,7 @@ def format_history(summaries: list[RunSummary], params: bool = False) -> str:
                 str(len(s.computed)),
                 str(len(s.reused)),
                 *scores,
-                *([_parameters(s.params)] if params else []),
+                *([written(s.params) or "(defaults)"] if params else []),
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
-
-
-def _parameters(overrides: dict) -> str:
-    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(overrides.items())) or "(defaults)"
+    return aligned(rows)

@@ -94,6 +94,18 @@ def parse_value(text: str) -> object:
         return text
 
 
+def assignment(key: str, value: object) -> str:
+    """An override written as `-S` takes it, `key=value`: the value as JSON, which YAML reads."""
+    import json
+
+    return f"{key}={json.dumps(value)}"
+
+
+def written(overrides: Mapping[str, object]) -> str:
+    """Overrides as one line of `key=value`, by key ("" for none)."""
+    return " ".join(assignment(key, value) for key, value in sorted(overrides.items()))
+
+
 def split_assignment(text: str) -> tuple[str, str]:
     """`key=value` into its two sides, or a ParamError saying how to write it."""
     key, equals, value = text.partition("=")
