@@ -184,9 +184,10 @@ def resolve(
     `source_version` (its current content hash; None: as last observed), and any other source
     as last observed."""
     current = {source: source_version or observed_version(instance, source)}
+    keys = {node.key for node in nodes}
     for node in nodes:  # any other source (the orders to score): as last observed
         for parent in node.parents:
-            if parent not in current and parent not in {n.key for n in nodes}:
+            if parent not in current and parent not in keys:
                 current[parent] = observed_version(instance, parent)
     latest = {  # one query for the latest materialization of every asset
         record.asset_entry.asset_key: record.asset_entry.last_materialization
