@@ -128,25 +128,36 @@ def observed_line(path: str, version: str, previous: str | None) -> str:
     return f"superstore_csv  observed  sha256 {version[:12]}… ({change}) {path}"
 
 
+def _sources() -> tuple[str, tuple[str, ...]]:
+    """The dataset file and the other sources' files (the orders to score), resolved."""
+    from superstore_assets.engine.project import dataset_path, resolve_dataset, score_dataset_path
+
+    return str(resolve_dataset(dataset_path())), (str(resolve_dataset(score_dataset_path())),)
+
+
 def status_key(home: Path, settle: bool = False) -> str | None:
     """The key under which a status answer is kept (see statuscache.py); imports no Dagster."""
-    from superstore_assets.engine.project import (
-        dataset_path,
-        date_format_setting,
-        resolve_dataset,
-        score_dataset_path,
-        storage_path,
-    )
+    from superstore_assets.engine.project import date_format_setting, storage_path
     from superstore_assets.engine.statuscache import state_key
 
+    dataset, others = _sources()
     return state_key(
         home,
-        str(resolve_dataset(dataset_path())),
+        dataset,
         storage_path(),
         {"date_format": date_format_setting()},
         settle=settle,
-        others=(str(resolve_dataset(score_dataset_path())),),
+        others=others,
     )
+
+
+def sources_state() -> list:
+    """The sources' files as a status key sees them (size, inode, times): equal before and
+    after a run, the versions observed before it still hold."""
+    from superstore_assets.engine.statuscache import file_state
+
+    dataset, others = _sources()
+    return [file_state(path) for path in (dataset, *others)]
 
 
 def champion_note(instance) -> str:
@@ -173,6 +184,22 @@ def keep_status(
     if key is not None and key == status_key(home, settle=True):
         answer = {"path": path, "version": version, "text": format_status(statuses) + note}
         keep(home, key, {**answer, "assets": len(statuses), "all_fresh": not not_fresh(statuses)})
+
+
+def keep_status_after_run(home: Path, path: str, version: str, nodes: list, source) -> None:
+    """Work out and keep the status once a run has ended, as `superstore status` would, from
+    the versions observed before the run (the caller checked the files did not change since)."""
+    key = status_key(home, settle=True)
+    if key is None:  # a record or storage that no local key can follow
+        return
+    from dagster import DagsterInstance
+
+    from superstore_assets.engine.freshness import resolve
+
+    with DagsterInstance.get() as instance:
+        statuses = resolve(instance, nodes, source, version)
+        note = champion_note(instance)
+    keep_status(home, key, path, version, statuses, note)
 
 
 def aligned(rows: list[list[str]]) -> str:

@@ -75,11 +75,11 @@ def state_key(
         return None
     if not record_is_local(home):
         return None
-    dataset_state = _file_state(dataset)
+    dataset_state = file_state(dataset)
     if dataset_state is None:
         return None  # a missing or unreadable file: let the full check say what is wrong
     # Other sources (the orders to score): their state, or that they are missing.
-    other_states = [_file_state(path) or [path, "missing"] for path in others]
+    other_states = [file_state(path) or [path, "missing"] for path in others]
     for _ in range(3):
         record, stored = _tree(home / "history"), _tree(local_path(storage))
         newest = max((entry[3] for entry in record + stored), default=0)
@@ -99,7 +99,7 @@ def state_key(
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
-def _file_state(path: str) -> list | None:
+def file_state(path: str) -> list | None:
     """A file's name, size, inode and times: what changes when it is written; None if absent."""
     try:
         stat = os.stat(path)

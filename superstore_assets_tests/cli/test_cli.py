@@ -2,6 +2,7 @@
 
 import hashlib
 import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -94,6 +95,22 @@ def test_superstore_materialize_prints_where_everything_went(workspace):
         and "Checks: 10 passed, 0 failed" in out
     )
     assert f"Report: {workspace.storage / 'report' / 'report.html'}" in out
+    # The run left the answer for what comes next: a rerun and a status right after it are
+    # told from the kept status, without loading Dagster or opening the instance.
+    script = (
+        "import sys; from superstore_assets.cli import main; main(sys.argv[1:]); "
+        "print('dagster' in sys.modules)"
+    )
+    env = workspace.env(SUPERSTORE_DATASET=str(BUNDLED_MODIFIED))
+    rerun = run([sys.executable, "-c", script, "materialize"], env)
+    assert rerun.stdout.splitlines()[-2:] == [
+        f"Nothing is stale: 0 computed, 0 reused, {ASSETS} untouched.",
+        "False",
+    ], rerun.stdout + rerun.stderr
+    status = run([sys.executable, "-c", script, "status"], env)
+    lines = status.stdout.splitlines()
+    assert lines[-1] == "False" and len(lines) == ASSETS + 2, status.stdout + status.stderr
+    assert all(line.split()[1] == "fresh" for line in lines[1:-1]), status.stdout
     with workspace.instance() as instance:
         assert instance.get_runs_count(RunsFilter(statuses=[])) == 1
 
