@@ -128,19 +128,19 @@ def observed_line(path: str, version: str, previous: str | None) -> str:
     return f"superstore_csv  observed  sha256 {version[:12]}… ({change}) {path}"
 
 
-def _sources() -> tuple[str, tuple[str, ...]]:
+def source_files() -> tuple[str, tuple[str, ...]]:
     """The dataset file and the other sources' files (the orders to score), resolved."""
     from superstore_assets.engine.project import dataset_path, resolve_dataset, score_dataset_path
 
     return str(resolve_dataset(dataset_path())), (str(resolve_dataset(score_dataset_path())),)
 
 
-def status_key(home: Path, settle: bool = False) -> str | None:
-    """The key under which a status answer is kept (see statuscache.py); imports no Dagster."""
+def status_keys(home: Path, settle: bool = False) -> tuple[str, str] | None:
+    """The keys under which a status answer is kept (see statuscache.py); imports no Dagster."""
     from superstore_assets.engine.project import date_format_setting, storage_path
     from superstore_assets.engine.statuscache import state_key
 
-    dataset, others = _sources()
+    dataset, others = source_files()
     return state_key(
         home,
         dataset,
@@ -156,7 +156,7 @@ def sources_state() -> list:
     after a run, the versions observed before it still hold."""
     from superstore_assets.engine.statuscache import file_state
 
-    dataset, others = _sources()
+    dataset, others = source_files()
     return [file_state(path) for path in (dataset, *others)]
 
 
@@ -172,34 +172,55 @@ def champion_note(instance) -> str:
     return f"\nchampion gate: {metadata['gate_summary'].value}"
 
 
+def worked_out_status(instance, nodes: list, source, version: str) -> tuple:
+    """The status of every asset with the dataset at `version`, the champion's note, and the
+    answer kept beside it for a swapped dataset (statuscache.py), from one reading of the
+    record."""
+    from superstore_assets.engine.freshness import format_status, made_from, resolve_each
+    from superstore_assets.engine.statuscache import UNSEEN
+
+    statuses, if_swapped = resolve_each(instance, nodes, source, [version, UNSEEN])
+    note = champion_note(instance)
+    swapped = {
+        "text": format_status(if_swapped) + note,
+        "made_from": sorted(made_from(statuses, source)),
+    }
+    return statuses, note, swapped
+
+
 def keep_status(
-    home: Path, key: str | None, path: str, version: str, statuses, note: str = ""
+    home: Path,
+    keys: tuple[str, str] | None,
+    path: str,
+    version: str,
+    statuses,
+    note: str = "",
+    swapped: dict | None = None,
 ) -> None:
-    """Keep a status answer if nothing changed while it was worked out: `key` was taken before
-    the instance was opened, and this is called after it was closed (its SQLite files at rest),
-    so an observation it recorded, or a run another process wrote meanwhile, misses it."""
+    """Keep a status answer if nothing changed while it was worked out: `keys` were taken
+    before the instance was opened, and this is called after it was closed (its SQLite files
+    at rest), so an observation it recorded, or a run another process wrote meanwhile, misses
+    them. `swapped`: the answer for a swapped dataset (worked_out_status)."""
     from superstore_assets.engine.freshness import format_status, not_fresh
     from superstore_assets.engine.statuscache import keep
 
-    if key is not None and key == status_key(home, settle=True):
+    if keys is not None and keys == status_keys(home, settle=True):
         answer = {"path": path, "version": version, "text": format_status(statuses) + note}
-        keep(home, key, {**answer, "assets": len(statuses), "all_fresh": not not_fresh(statuses)})
+        answer.update(assets=len(statuses), all_fresh=not not_fresh(statuses))
+        keep(home, keys, {**answer, **({"swapped": swapped} if swapped else {})})
 
 
 def keep_status_after_run(home: Path, path: str, version: str, nodes: list, source) -> None:
     """Work out and keep the status once a run has ended, as `superstore status` would, from
     the versions observed before the run (the caller checked the files did not change since)."""
-    key = status_key(home, settle=True)
-    if key is None:  # a record or storage that no local key can follow
+    keys = status_keys(home, settle=True)
+    if keys is None:  # a record or storage that no local key can follow
         return
     from dagster import DagsterInstance
 
-    from superstore_assets.engine.freshness import resolve
-
     with DagsterInstance.get() as instance:
-        statuses = resolve(instance, nodes, source, version)
-        note = champion_note(instance)
-    keep_status(home, key, path, version, statuses, note)
+        statuses, note, swapped = worked_out_status(instance, nodes, source, version)
+    keep_status(home, keys, path, version, statuses, note, swapped)
 
 
 def aligned(rows: list[list[str]]) -> str:

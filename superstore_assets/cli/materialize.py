@@ -17,7 +17,6 @@ from pathlib import Path
 
 from superstore_assets.cli import common
 from superstore_assets.cli.common import (
-    champion_note,
     dataset_resource,
     graph,
     keep_status,
@@ -28,7 +27,8 @@ from superstore_assets.cli.common import (
     observed_line,
     setup,
     sources_state,
-    status_key,
+    status_keys,
+    worked_out_status,
 )
 from superstore_assets.engine.one_shot import freeze_heap
 
@@ -40,16 +40,16 @@ def materialize(args: argparse.Namespace) -> int:
     from superstore_assets.engine.statuscache import recall
 
     overrides = common.overrides(args)
-    key = status_key(home, settle=True)
+    keys = status_keys(home, settle=True)
     recompute = args.scope == "all"
     # The kept status answers for the defaults only.
-    kept = None if recompute or overrides else recall(home, key)
+    kept = None if recompute or overrides else recall(home, keys)
     if kept is not None and kept["all_fresh"]:  # nothing changed since every asset was fresh
         print(observed_line(kept["path"], kept["version"], kept["version"]))
         print(f"Nothing is stale: 0 computed, 0 reused, {kept['assets']} untouched.")
         return 0
     from superstore_assets.engine.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
-    from superstore_assets.engine.freshness import RECOMPUTE_TAG, not_fresh, resolve
+    from superstore_assets.engine.freshness import RECOMPUTE_TAG, not_fresh
     from superstore_assets.engine.locking import locked_instance
     from superstore_assets.engine.project import storage_path
 
@@ -69,9 +69,10 @@ def materialize(args: argparse.Namespace) -> int:
         nodes, source = graph(home, dataset, overrides)
         every = [node.key for node in nodes]
         print(observed_line(dataset.path, version, previous))
-        statuses = None if recompute else resolve(instance, nodes, source, version)
+        statuses, note, swapped = None, "", None
+        if not recompute:
+            statuses, note, swapped = worked_out_status(instance, nodes, source, version)
         selection = every if statuses is None else not_fresh(statuses)
-        note = "" if selection else champion_note(instance)
         if selection:
             from superstore_assets.assets.definitions import params_run_config
 
@@ -89,7 +90,7 @@ def materialize(args: argparse.Namespace) -> int:
             )
     if not selection:
         if not overrides:
-            keep_status(home, key, dataset.path, version, statuses, note)
+            keep_status(home, keys, dataset.path, version, statuses, note, swapped)
         print(f"Nothing is stale: 0 computed, 0 reused, {len(every)} untouched.")
         return 0
     seconds = time.perf_counter() - started

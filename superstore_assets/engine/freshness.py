@@ -31,7 +31,7 @@ from dagster import AssetKey, AssetMaterialization, AssetRecordsFilter, DagsterI
 
 from superstore_assets.engine.codeversion import changed_modules
 from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG, recorded_provenance
-from superstore_assets.engine.hashing import short
+from superstore_assets.engine.hashing import abbreviated, short
 from superstore_assets.engine.observation import observed_version
 from superstore_assets.engine.version_store import VersionStore
 
@@ -87,6 +87,7 @@ class Status:
     causes: list[str] = field(default_factory=list)  # direct causes, in words
     upstream: list[AssetKey] = field(default_factory=list)  # stale or missing inputs
     version: str | None = None  # the recorded data version, if any
+    inputs: Mapping[AssetKey, str] = field(default_factory=dict)  # what that was made from
 
     @property
     def name(self) -> str:
@@ -183,28 +184,54 @@ def resolve(
     """The status of every node (given in topological order), with the source at
     `source_version` (its current content hash; None: as last observed), and any other source
     as last observed."""
-    current = {source: source_version or observed_version(instance, source)}
+    return resolve_each(instance, nodes, source, [source_version])[0]
+
+
+def resolve_each(
+    instance: DagsterInstance,
+    nodes: list[Node],
+    source: AssetKey,
+    source_versions: list[str | None],
+) -> list[dict[AssetKey, Status]]:
+    """`resolve` for each of `source_versions`, from one reading of the record and of the
+    stored outputs (which do not depend on the source's version)."""
+    observed = {source: observed_version(instance, source)}
     keys = {node.key for node in nodes}
     for node in nodes:  # any other source (the orders to score): as last observed
         for parent in node.parents:
-            if parent not in current and parent not in keys:
-                current[parent] = observed_version(instance, parent)
+            if parent not in observed and parent not in keys:
+                observed[parent] = observed_version(instance, parent)
     latest = {  # one query for the latest materialization of every asset
         record.asset_entry.asset_key: record.asset_entry.last_materialization
         for record in instance.get_asset_records([node.key for node in nodes])
     }
-    statuses: dict[AssetKey, Status] = {}
+    recorded = {}
     for node in nodes:
         event = latest.get(node.key)
         materialization = event.asset_materialization if event else None
-        status = _status(materialization, node, current, statuses)
-        statuses[node.key] = status
-        current[node.key] = status.version
-    return statuses
+        version = (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
+        recorded[node.key] = materialization, storage_problem(node, version)
+    answers = []
+    for source_version in source_versions:
+        current = {**observed, source: source_version or observed[source]}
+        statuses: dict[AssetKey, Status] = {}
+        for node in nodes:
+            status = _status(*recorded[node.key], node, current, statuses)
+            statuses[node.key] = status
+            current[node.key] = status.version
+        answers.append(statuses)
+    return answers
+
+
+def made_from(statuses: Mapping[AssetKey, Status], source: AssetKey) -> set[str]:
+    """The versions of `source` that the latest materializations of its children were made
+    from: the files for which a status worked out with another file does not hold."""
+    return {s.inputs[source] for s in statuses.values() if source in s.inputs}
 
 
 def _status(
     materialization: AssetMaterialization | None,
+    problem: tuple[str, str] | None,
     node: Node,
     current: Mapping[AssetKey, str | None],
     statuses: Mapping[AssetKey, Status],
@@ -212,8 +239,8 @@ def _status(
     if materialization is None:
         return Status(node.key, MISSING, ["never materialized"])
     version = (materialization.tags or {}).get(DATA_VERSION_TAG)
-    status = Status(node.key, FRESH, version=version)
-    problem = storage_problem(node, version)
+    recorded = recorded_provenance(materialization.tags or {})
+    status = Status(node.key, FRESH, version=version, inputs=recorded[1] if recorded else {})
     if problem is not None:
         state, cause = problem
         status.causes.append(cause)
@@ -228,15 +255,11 @@ def _status(
             continue
         detail = ""
         if difference.parent is not None and difference.parent not in statuses:  # the source
-            detail = f" (sha256 {_abbreviated(difference.before)}→{_abbreviated(difference.after)})"
+            detail = f" (sha256 {abbreviated(difference.before)}→{abbreviated(difference.after)})"
         status.causes.append(difference.cause + detail)
     if status.causes or status.upstream:
         status.state = STALE
     return status
-
-
-def _abbreviated(version: str | None) -> str:
-    return f"{short(version)[:4]}…" if version else "none"
 
 
 def _shown(store: VersionStore, name: str, version: str) -> str:

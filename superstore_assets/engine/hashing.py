@@ -25,3 +25,8 @@ def sha256_file(path: str | Path) -> str:
 def short(digest: str) -> str:
     """The first 12 hex digits of a hash, as shown to people."""
     return digest[:12]
+
+
+def abbreviated(version: str | None) -> str:
+    """A data version as a status names it: four hex digits and an ellipsis."""
+    return f"{version[:4]}…" if version else "none"

@@ -14,6 +14,13 @@ are unchanged instead of hashing it again. So the answer is kept, with a key mad
 - the size and times of every file under the storage folder, so that an output altered or
   deleted by hand misses the key too.
 
+A second key leaves the dataset file out. When only the file changed (the dataset swapped:
+everything else as the answer found it), the answer is the freshness rule's for a file that no
+latest materialization was made from, worked out beside the kept answer with UNSEEN in the new
+file's place; the new file's hash is put where UNSEEN's stands. If the new file is one the
+record's latest outputs were made from (a swap back), or the one the kept answer was for, that
+shortcut does not hold or is not needed: it is worked out afresh, or the kept answer stands.
+
 An instance whose record is not in SQLite files under the home (Postgres, say), or storage
 that is not a local folder, has no such key: every status is worked out afresh.
 """
@@ -27,10 +34,13 @@ import time
 from pathlib import Path
 
 from superstore_assets.engine.files import is_local, local_path, write_atomic
+from superstore_assets.engine.hashing import abbreviated, sha256_file
 from superstore_assets.engine.manifest import FOLDER, source_key
 from superstore_assets.engine.project import record_is_local
 
 ANSWER_FILE = "status.json"
+# The dataset's version in the answer kept for a swap: one no record holds.
+UNSEEN = "0" * 64
 # Longer than any file system's timestamp tick (ext4 and tmpfs: the kernel's, a few ms).
 _TICK_NS = 50_000_000
 
@@ -64,9 +74,10 @@ def state_key(
     settings: dict[str, str],
     settle: bool = False,
     others: tuple[str, ...] = (),
-) -> str | None:
-    """A hash of everything a status answer depends on, or None where that cannot be told
-    from local files (a database server, or storage behind a URL).
+) -> tuple[str, str] | None:
+    """Two hashes: of everything a status answer depends on, and of all that but the dataset
+    file; None where that cannot be told from local files (a database server, or storage
+    behind a URL).
 
     With `settle`, the key for keeping an answer, it is taken only once every file is older
     than the file system's clock tick (git's "racily clean" problem): a file written again
@@ -96,6 +107,11 @@ def state_key(
         "record": record,
         "storage": [str(local_path(storage).resolve()), stored],
     }
+    rest = {k: v for k, v in state.items() if k != "dataset"}
+    return _hash(state), _hash(rest)
+
+
+def _hash(state: dict) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
@@ -114,22 +130,48 @@ def file_state(path: str) -> list | None:
     ]
 
 
-def recall(home: Path, key: str | None) -> dict | None:
-    """The answer kept under `key`, if there is one."""
-    if key is None:
-        return None
+def _kept(home: Path) -> dict:
     try:
-        kept = json.loads((home / FOLDER / ANSWER_FILE).read_text())
+        return json.loads((home / FOLDER / ANSWER_FILE).read_text())
     except (OSError, ValueError):
+        return {}
+
+
+def recall(home: Path, keys: tuple[str, str] | None) -> dict | None:
+    """The answer kept under `keys`, if there is one."""
+    if keys is None:
         return None
-    return kept if kept.get("key") == key else None
+    kept = _kept(home)
+    return kept if kept.get("key") == keys[0] else None
 
 
-def keep(home: Path, key: str | None, answer: dict) -> None:
-    """Keep `answer` under `key` (written atomically; one answer per home)."""
-    if key is None:
+def recall_swapped(home: Path, keys: tuple[str, str] | None, dataset: str) -> dict | None:
+    """The answer for the dataset file `dataset` when it is all that changed since the kept
+    answer (see the module's docstring): the kept answer's fields, with the file's `version`
+    and the one the answer was kept for as `previous`. None where the shortcut does not hold."""
+    if keys is None:
+        return None
+    kept = _kept(home)
+    swapped = kept.get("swapped")
+    if kept.get("rest") != keys[1] or swapped is None:
+        return None
+    version = sha256_file(dataset)
+    if version == kept["version"]:
+        text = kept["text"]
+    elif version in swapped["made_from"]:
+        return None
+    else:
+        unseen, new = f"→{abbreviated(UNSEEN)})", f"→{abbreviated(version)})"
+        text = swapped["text"].replace(unseen, new)
+    return {**kept, "text": text, "version": version, "previous": kept["version"]}
+
+
+def keep(home: Path, keys: tuple[str, str] | None, answer: dict) -> None:
+    """Keep `answer` under `keys` (written atomically; one answer per home)."""
+    if keys is None:
         return
-    write_atomic(home / FOLDER / ANSWER_FILE, json.dumps({"key": key, **answer}).encode())
+    record = {"key": keys[0], "rest": keys[1], **answer}
+    write_atomic(home / FOLDER / ANSWER_FILE, json.dumps(record).encode())
 
 
 def forget(home: Path) -> None:

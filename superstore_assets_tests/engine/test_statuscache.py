@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from superstore_assets.engine import statuscache
-from superstore_assets.engine.statuscache import recall, state_key
+from superstore_assets.engine.hashing import sha256_file
+from superstore_assets.engine.statuscache import UNSEEN, recall, recall_swapped, state_key
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def layout(tmp_path: Path) -> dict[str, Path]:
     return {"home": home, "storage": storage, "dataset": dataset}
 
 
-def key(layout: dict[str, Path], **settings: str) -> str | None:
+def key(layout: dict[str, Path], **settings: str) -> tuple[str, str] | None:
     return state_key(
         layout["home"], str(layout["dataset"]), str(layout["storage"]), settings or {"d": "auto"}
     )
@@ -72,7 +74,9 @@ def test_anything_a_status_reads_changes_the_key(layout, change):
         (storage / "tables" / "orders_raw.parquet").unlink()
     elif change == "the instance's settings":
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
-    assert key(layout) != before
+    assert key(layout)[0] != before[0]
+    # All but the dataset: the key a swapped dataset's answer is kept under.
+    assert (key(layout)[1] == before[1]) == change.startswith("dataset")
 
 
 def test_settings_that_change_how_the_file_is_read_change_the_key(layout):
@@ -110,6 +114,54 @@ def test_keep_and_recall(layout):
     home, current = layout["home"], key(layout)
     statuscache.keep(home, current, {"text": "orders_raw  fresh", "all_fresh": True})
     assert recall(home, current)["text"] == "orders_raw  fresh"
-    assert recall(home, "another key") is None
+    assert recall(home, ("another key", current[1])) is None
     (home / "superstore" / "status.json").write_text("{not json")
     assert recall(home, current) is None
+
+
+SWAPPED_TEXT = (
+    "orders_raw    stale  <- superstore_csv changed (sha256 {before}…→0000…)\n"
+    "orders_clean  stale  <- orders_raw <- superstore_csv changed (sha256 {before}…→0000…)"
+)
+
+
+def swap(layout: dict[str, Path], content: bytes) -> str:
+    """Write `content` as a new dataset file, as a swap does; its SHA-256."""
+    swapped = layout["dataset"].with_name("other.csv")
+    swapped.write_bytes(content)
+    os.replace(swapped, layout["dataset"])
+    return sha256_file(layout["dataset"])
+
+
+def test_a_swapped_dataset_is_answered_with_its_own_hash_in_place_of_unseen(layout):
+    home, kept = layout["home"], key(layout)
+    version = sha256_file(layout["dataset"])
+    text = SWAPPED_TEXT.format(before=version[:4])
+    swapped = {"text": text, "made_from": [version]}
+    answer = {"version": version, "text": "orders_raw  fresh", "all_fresh": True}
+    statuscache.keep(home, kept, {**answer, "swapped": swapped})
+    assert recall_swapped(home, kept, str(layout["dataset"]))["text"] == "orders_raw  fresh"
+
+    new = swap(layout, b"Row ID,Order ID\n1,CA-2\n")
+    assert UNSEEN not in (version, new)
+    found = recall_swapped(home, key(layout), str(layout["dataset"]))
+    assert recall(home, key(layout)) is None, "the whole key missed"
+    assert (found["version"], found["previous"]) == (new, version)
+    assert found["text"] == text.replace("→0000…)", f"→{new[:4]}…)")
+    assert found["text"].count(f"{version[:4]}…→{new[:4]}…") == 2
+
+
+def test_no_shortcut_back_to_a_file_the_outputs_were_made_from_or_past_another_change(layout):
+    # Kept after a status on a swapped file: the outputs were made from an earlier one.
+    home, kept = layout["home"], key(layout)
+    version = sha256_file(layout["dataset"])
+    earlier = hashlib.sha256(b"Row ID,Order ID\n1,CA-0\n").hexdigest()
+    swapped = {"text": SWAPPED_TEXT.format(before=earlier[:4]), "made_from": [earlier]}
+    statuscache.keep(home, kept, {"version": version, "text": "-", "swapped": swapped})
+    assert swap(layout, b"Row ID,Order ID\n1,CA-9\n") not in (version, earlier)
+    assert recall_swapped(home, key(layout), str(layout["dataset"])) is not None
+    assert swap(layout, b"Row ID,Order ID\n1,CA-0\n") == earlier  # back: no shortcut
+    assert recall_swapped(home, key(layout), str(layout["dataset"])) is None
+    later(home / "history" / "runs" / "index.db")  # anything else changed: no shortcut
+    swap(layout, b"Row ID,Order ID\n1,CA-9\n")
+    assert recall_swapped(home, key(layout), str(layout["dataset"])) is None
