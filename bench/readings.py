@@ -13,7 +13,9 @@ def what_it_did(log: Path) -> str:
     if "Nothing is stale" in text:
         return "nothing run"
     if " observed " in text and "Computed" not in text:
-        return f"status of {len(text.splitlines()) - 1} assets"
+        lines = text.splitlines()[1:]
+        stale = sum(1 for line in lines if line.split()[1:2] != ["fresh"])
+        return f"status of {len(lines)} assets" + (f", {stale} not fresh" if stale else "")
     computed = re.search(r"^Computed \((\d+)\)", text, flags=re.M)
     reused = re.search(r"^Reused \((\d+)\)", text, flags=re.M)
     if computed is None:

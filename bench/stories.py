@@ -24,6 +24,7 @@ class Scenario:
     pipeline: str  # the command, as a person would type it
     seconds: float | None = None  # the largest acceptable median wall time of the pipeline
     notebook: bool = True  # whether the notebook runs beside it (a status has no counterpart)
+    previews: bool = True  # False: the pipeline with figure previews off (SUPERSTORE_PREVIEWS=0)
 
 
 SCENARIOS = {
@@ -38,8 +39,15 @@ SCENARIOS = {
         Scenario(
             "cold",
             "cold, every asset",
-            1.3,
+            1.0,
             "superstore materialize --all (a new home and storage)",
+        ),
+        Scenario(
+            "cold_previews_off",
+            "cold, every asset, previews off",
+            1.0,
+            "superstore materialize --all (a new home and storage; SUPERSTORE_PREVIEWS=0)",
+            previews=False,
         ),
         Scenario(
             "status",
@@ -59,12 +67,36 @@ SCENARIOS = {
         Scenario(
             "stale", "nothing changed", 0.4, "superstore materialize --stale (after a run)", 3.0
         ),
-        Scenario("swapped", "dataset swapped", 1.1, "superstore materialize --dataset MODIFIED"),
+        Scenario(
+            "first_rerun",
+            "nothing changed, first rerun after a run",
+            None,
+            "superstore materialize --stale (right after a run)",
+            seconds=1.0,
+            notebook=False,
+        ),
+        Scenario(
+            "status_swapped",
+            "status right after the swap",
+            None,
+            "superstore status --dataset MODIFIED (after a run on the original)",
+            seconds=0.7,
+            notebook=False,
+        ),
+        Scenario("swapped", "dataset swapped", 1.0, "superstore materialize --dataset MODIFIED"),
+        Scenario(
+            "swapped_previews_off",
+            "dataset swapped, previews off",
+            1.0,
+            "superstore materialize --dataset MODIFIED (SUPERSTORE_PREVIEWS=0)",
+            previews=False,
+        ),
         Scenario(
             "swapped_back",
             "dataset swapped back",
-            0.5,
+            0.25,
             "superstore materialize --dataset ORIGINAL (after original, then modified)",
+            seconds=3.3,
         ),
         Scenario(
             "text_only",
@@ -129,8 +161,9 @@ def setup(scenario: str, bench: Workbench) -> tuple[Side, Side | None]:
     """The pipeline side and the notebook side (None for a status) of one round of `scenario`,
     prepared untimed."""
     original, modified = bench.original, bench.modified
-    if scenario == "cold":
-        pipeline = bench.cold(scenario, original)
+    extra = {} if SCENARIOS[scenario].previews else {"SUPERSTORE_PREVIEWS": "0"}
+    if scenario in ("cold", "cold_previews_off"):
+        pipeline = bench.cold(scenario, original, **extra)
         return pipeline, bench.notebook(original)
     dataset = original
     cwd = ROOT
@@ -139,9 +172,12 @@ def setup(scenario: str, bench: Workbench) -> tuple[Side, Side | None]:
         folder = bench.fresh(scenario)
         command = [sys.executable, "-m", "dagster", "asset", "materialize"]
         command += ["-m", "superstore_assets", "--select", "*"]
-    elif scenario == "swapped_back":
+    elif scenario in ("swapped_back", "first_rerun"):
         folder = bench.copy_of(bench.prepared("original-modified", [original, modified]), scenario)
         command = superstore("materialize", dataset=original)
+        if scenario == "first_rerun":  # the run it follows, in this very home (untimed)
+            bench.untimed(command, folder, original)
+            command = superstore("materialize", "--stale", dataset=original)
     else:
         folder = bench.copy_of(bench.prepared("original", [original]), scenario)
         if scenario == "stale":
@@ -150,9 +186,13 @@ def setup(scenario: str, bench: Workbench) -> tuple[Side, Side | None]:
             command = superstore("status", dataset=original)
         elif scenario == "status_recheck":
             command = superstore("status", "--recheck", dataset=original)
-        elif scenario == "swapped":
+        elif scenario in ("swapped", "swapped_previews_off"):
             dataset = modified
             command = superstore("materialize", dataset=modified)
+        elif scenario == "status_swapped":
+            # The user's last command, a run or a status, in this very home (untimed).
+            bench.untimed(superstore("status", dataset=original), folder, original)
+            command = superstore("status", dataset=modified)
         elif scenario == "text_only":
             dataset = renamed_file(bench)
             command = superstore("materialize", dataset=dataset)
@@ -166,7 +206,7 @@ def setup(scenario: str, bench: Workbench) -> tuple[Side, Side | None]:
             command = superstore("materialize", dataset=original)
         else:
             raise ValueError(f"unknown scenario {scenario!r}")
-    pipeline = bench.pipeline(command, folder, dataset, cwd)
+    pipeline = bench.pipeline(command, folder, dataset, cwd, **extra)
     if scenario in ("stale", "status", "status_recheck"):
         # The home is a copy, so its files are new to a status check; the user's last command
         # ran in this very home (untimed here): it is what "nothing changed since" refers to.

@@ -97,5 +97,14 @@ def session_results(
             "modified": describe_dataset(bench.modified),
         },
         "dataset_note": note,
+        "previews": previews_by_default(),
         "scenarios": scenarios,
     }
+
+
+def previews_by_default() -> str:
+    """Whether a pipeline run with the defaults makes figure previews on this machine."""
+    from superstore_assets.engine.previews import find_browser
+
+    browser = find_browser()
+    return f"on here: Chromium at {browser}" if browser else "off here: no Chromium found"

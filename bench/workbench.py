@@ -2,7 +2,8 @@
 
 The pipeline runs in a Dagster home and storage folder of its own, new or copied from one
 prepared beforehand (untimed); the notebook runs from a new kernel with its outputs in a
-folder of its own. Both sides run with SUPERSTORE_* settings cleared and figure previews off.
+folder of its own. Both sides run with SUPERSTORE_* settings cleared: the defaults a user gets,
+figure previews included where a Chromium is found; a story may turn previews off.
 """
 
 from __future__ import annotations
@@ -47,10 +48,9 @@ def in_turn(number: int, sides: list[str]) -> list[str]:
 
 
 def base_env(**extra: str) -> dict[str, str]:
-    """This environment without SUPERSTORE_* settings, previews off, plus `extra`."""
+    """This environment without SUPERSTORE_* settings (the defaults), plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
     env.pop("DAGSTER_HOME", None)
-    env["SUPERSTORE_PREVIEWS"] = "0"
     env.update(extra)
     return env
 
@@ -89,15 +89,16 @@ class Workbench:
             SUPERSTORE_DATASET=str(dataset),
         )
 
-    def pipeline(self, command: list[str], folder: Path, dataset: Path, cwd: Path = ROOT) -> Side:
-        """`command` run from `cwd` with its home and storage in `folder`."""
-        return Side(command, cwd, self.workspace(folder, dataset), folder)
+    def pipeline(
+        self, command: list[str], folder: Path, dataset: Path, cwd: Path = ROOT, **extra: str
+    ) -> Side:
+        """`command` run from `cwd` with its home and storage in `folder` (and `extra` settings)."""
+        return Side(command, cwd, {**self.workspace(folder, dataset), **extra}, folder)
 
-    def cold(self, label: str, dataset: Path) -> Side:
+    def cold(self, label: str, dataset: Path, **extra: str) -> Side:
         """`superstore materialize --all` on `dataset` in a new, empty home and storage."""
-        return self.pipeline(
-            superstore("materialize", "--all", dataset=dataset), self.fresh(label), dataset
-        )
+        command = superstore("materialize", "--all", dataset=dataset)
+        return self.pipeline(command, self.fresh(label), dataset, **extra)
 
     def untimed(self, command: list[str], folder: Path, dataset: Path) -> None:
         """A preparation step in `folder`'s home; its failure stops the session with its output."""

@@ -20,7 +20,7 @@ def test_bench_measures_one_story_and_writes_the_results(tmp_path):
             str(ROOT / "bench" / "run.py"),
             "--runs=1",
             "--warmup=0",
-            "--scenarios=stale,status",
+            "--scenarios=stale,status_swapped",
             f"--original={BUNDLED}",
             f"--modified={BUNDLED_MODIFIED}",
             f"--out={tmp_path}",
@@ -35,8 +35,11 @@ def test_bench_measures_one_story_and_writes_the_results(tmp_path):
     results = (tmp_path / "results.md").read_text()
     assert "| nothing changed | `superstore materialize --stale (after a run)` |" in results
     assert "| pipeline / notebook |" in results and "≤ 0.4 and < 3 s" in results
-    assert "| status, nothing changed | `superstore status (after a run)` |" in results
+    swapped = "`superstore status --dataset MODIFIED (after a run on the original)`"
+    assert f"| status right after the swap | {swapped} |" in results
     assert str(BUNDLED) in results
+    # The defaults a user gets: previews on where a Chromium is found.
+    assert "the pipeline makes figure previews where a Chromium is found (o" in results
 
     story, status = json.loads((tmp_path / "results.json").read_text())["scenarios"]
     assert story["name"] == "stale" and story["pipeline_did"] == "nothing run"
@@ -49,10 +52,10 @@ def test_bench_measures_one_story_and_writes_the_results(tmp_path):
     assert any(c["cell"] == "fitted = {}" for c in story["notebook_cells"])
     # A status has no notebook counterpart: measured alone, against its own limit.
     assert status["notebook"] is None and status["ratio"] is None
-    assert (
-        status["seconds_target"] == 2.0 and status["pipeline_did"] == f"status of {ASSETS} assets"
-    )
-    assert status["passed"] == (status["pipeline"]["median"] < 2.0)
+    # Every asset is stale after the swap (the file's every line is read by orders_raw).
+    assert status["seconds_target"] == 0.7
+    assert status["pipeline_did"] == f"status of {ASSETS} assets, {ASSETS} not fresh"
+    assert status["passed"] == (status["pipeline"]["median"] < 0.7)
     assert "Plotly.newPlot" in (tmp_path / "results.html").read_text()
     # The scratch folder (homes, storage, notebook outputs) is removed afterwards.
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == []
