@@ -38,8 +38,9 @@ def _plain(value):
     return getattr(value, "value", value)
 
 
-def gate_checks(model, metadata: dict):
-    """The gate's two conditions, from the numbers the step recorded (computed or restored)."""
+def gate_checks(metadata: dict):
+    """The gate's two conditions, from the numbers the step recorded (computed or restored):
+    the model itself is not read, so a restored champion is not loaded for them."""
     gate = rules.Gate(**{k: v for k, v in _plain(metadata["gate"]).items() if k != "passed"})
     kept = bool(_plain(metadata["kept_earlier"]))
     # The earlier champion stays in place: a warning, and what lies below runs on it.

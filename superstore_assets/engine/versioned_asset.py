@@ -110,7 +110,8 @@ def versioned_asset(
     """Like `@asset`, with a derived code version, content data versions and reuse.
 
     `kind` picks the IO manager and format; `checks(value)` (or `checks(value, metadata)`, with
-    the materialization's metadata, computed or restored) yields the asset's check results;
+    the materialization's metadata, computed or restored, or `checks(metadata)`: then a
+    restored output is not decoded for them) yields the asset's check results;
     `prepare(context, ...)` runs before the reuse lookup (orders_raw observes its file there)
     and may return metadata for the materialization either way. `columns` names, per input
     table, the only columns the function reads: only those are loaded, and they are part of the
@@ -123,6 +124,7 @@ def versioned_asset(
         arguments = dict(asset_arguments)
         name = arguments.pop("name", None) or function.__name__
         components = code_components(function, checks, prepare)
+        check_reads = tuple(inspect.signature(checks).parameters) if checks is not None else ()
         for input_name, names in sorted((columns or {}).items()):
             components[f"{_qualified(function)}.{input_name}.columns"] = code_version(
                 {"columns": list(names)}
@@ -154,7 +156,7 @@ def versioned_asset(
                 origin = made_by.value if made_by is not None else prior.run_id
                 metadata[REUSED_FROM_RUN] = origin
                 stored = Stored(version=prior.version, reused_from_run=origin)
-                if checks is not None:
+                if checks is not None and check_reads != ("metadata",):
                     value = decode(kind, node.store.verified(name, prior.version))
             else:
                 loaded = {k: v.load() if isinstance(v, Pending) else v for k, v in inputs.items()}
@@ -180,9 +182,10 @@ def versioned_asset(
             metadata[CODE_COMPONENTS] = MetadataValue.json(components)
             metadata[SETTINGS] = MetadataValue.json(dict(node.settings))
             yield Output(stored, data_version=DataVersion(stored.version), metadata=metadata)
-            if checks is not None:
-                takes_metadata = len(inspect.signature(checks).parameters) > 1
-                yield from checks(value, metadata) if takes_metadata else checks(value)
+            if check_reads == ("metadata",):
+                yield from checks(metadata)
+            elif checks is not None:
+                yield from checks(value, metadata) if len(check_reads) > 1 else checks(value)
 
         context_parameter = inspect.Parameter(
             "context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=AssetExecutionContext
