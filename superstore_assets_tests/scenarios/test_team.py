@@ -163,7 +163,7 @@ def _timed(team: Team, *command: str, home: Path, **extra: str):
 
 
 @pytest.mark.slow
-def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path: Path, bundled_run):
+def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path: Path):
     home = tmp_path / "team_home"
 
     cold = _timed(team, "superstore", "materialize", home=home)
@@ -265,11 +265,18 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
                 page.screenshot(path=str(ARTIFACTS / "team-run.png"))
     assert data_versions(home) == first  # the UI's run reused every output
 
-    # The same file under the local profile (SQLite, the in-process executor, a folder): the
-    # session's shared run on the bundled file, of which the team's dataset is a copy.
-    local, result = bundled_run
-    assert result.success
-    assert data_versions(local.home) == first
+    # The same file under the local profile: SQLite, the in-process executor, a folder.
+    local_home = tmp_path / "local_home"
+    local = _timed(
+        team,
+        "superstore",
+        "materialize",
+        home=local_home,
+        SUPERSTORE_PROFILE="local",
+        SUPERSTORE_STORAGE=str(tmp_path / "local_storage"),
+    )
+    assert f"Computed ({ASSETS})" in local.stdout
+    assert data_versions(local_home) == first
 
 
 @pytest.mark.slow
