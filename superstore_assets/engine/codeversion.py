@@ -12,6 +12,7 @@ to the module that changed it.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import dataclasses
 import enum
@@ -21,10 +22,12 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import sys
 import textwrap
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 PACKAGE = "superstore_assets"
@@ -308,6 +311,64 @@ def code_components(*objects: Any, package: str = PACKAGE) -> dict[str, str]:
         if obj is not None:
             deriver.value(obj)
     return dict(sorted(deriver.components.items()))
+
+
+def cached_components(name: str, *objects: Any) -> dict[str, str]:
+    """`code_components(*objects)` for the asset `name`, kept in a file per state of the
+    package's source (manifest.source_key: every module, Python's and Dagster's versions), on
+    which alone they depend: working them out reads the syntax of every function an asset
+    reaches, which every process that loads the definitions would otherwise repeat."""
+    present = [obj for obj in objects if obj is not None]
+    if not all(getattr(obj, "__module__", "").startswith(PACKAGE) for obj in present):
+        return code_components(*objects)  # code from outside the package (a test's): no file
+    key = name + "|" + _digest("|".join(_identity(obj) for obj in present))
+    kept = _kept_components()
+    if key not in kept:
+        kept[key] = code_components(*objects)
+        _keep_components(kept)
+    return dict(kept[key])
+
+
+# Files of other states of the source kept beside the current one's.
+_KEPT_STATES = 8
+# Where a repr names an object's memory (`<function f at 0x7f…>`): different in every process.
+_ADDRESS = re.compile(r" at 0x[0-9a-f]+")
+
+
+def _identity(obj: Any) -> str:
+    """What tells one function from another with the same name: its bytecode and the values
+    it closes over (two models made by one factory differ only there)."""
+    cells = [_ADDRESS.sub("", repr(cell.cell_contents)) for cell in obj.__closure__ or ()]
+    return f"{obj.__module__}.{obj.__qualname__}:{_Deriver._bytecode(obj)}:{cells}"
+
+
+@functools.cache
+def _kept_components() -> dict[str, dict[str, str]]:
+    try:
+        return json.loads(_components_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _keep_components(kept: dict) -> None:
+    from superstore_assets.engine.files import write_atomic
+
+    # A read-only cache folder: they are worked out in every process, as before.
+    with contextlib.suppress(OSError):
+        path = _components_file()
+        write_atomic(path, json.dumps(kept, sort_keys=True).encode())
+        # Other states of the source (edits since, other checkouts): the newest few stay.
+        older = sorted(path.parent.glob("code-components-*.json"), key=os.path.getmtime)
+        for stale in [p for p in older if p != path][:-_KEPT_STATES]:
+            stale.unlink(missing_ok=True)
+
+
+@functools.cache
+def _components_file() -> Path:
+    from superstore_assets.engine.manifest import source_key
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "superstore-assets" / f"code-components-{source_key()[:24]}.json"
 
 
 def code_version(components: dict[str, str]) -> str:

@@ -36,7 +36,7 @@ from dagster import (
 )
 
 from superstore_assets.engine.codecs import decode
-from superstore_assets.engine.codeversion import code_components, code_version
+from superstore_assets.engine.codeversion import cached_components, code_version
 from superstore_assets.engine.dagster_internals import input_data_versions
 from superstore_assets.engine.freshness import (
     CODE_COMPONENTS,
@@ -123,7 +123,7 @@ def versioned_asset(
     def decorate(function: Callable) -> AssetsDefinition:
         arguments = dict(asset_arguments)
         name = arguments.pop("name", None) or function.__name__
-        components = code_components(function, checks, prepare)
+        components = cached_components(name, function, checks, prepare)
         check_reads = tuple(inspect.signature(checks).parameters) if checks is not None else ()
         for input_name, names in sorted((columns or {}).items()):
             components[f"{_qualified(function)}.{input_name}.columns"] = code_version(

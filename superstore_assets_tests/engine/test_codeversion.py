@@ -1,6 +1,7 @@
 """Code versions follow the code: comments and formatting do not count, settings and helpers do."""
 
 import importlib
+import json
 import sys
 import textwrap
 
@@ -258,3 +259,58 @@ def test_the_pipeline_loads_only_the_columns_each_step_of_the_orders_reads():
     assert loads["summary_statistics"] == eda.SUMMARY_COLUMNS
     assert {spec.name: spec.columns for spec in eda.EDA_FIGURES}.items() <= loads.items()
     assert len(loads) == 8
+
+
+@pytest.fixture
+def components_cache(tmp_path, monkeypatch):
+    """An empty cache folder for code components, and nothing of them kept in memory."""
+    from superstore_assets.engine import codeversion
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for cached in (codeversion._kept_components, codeversion._components_file):
+        cached.cache_clear()
+    yield tmp_path / "superstore-assets"
+    for cached in (codeversion._kept_components, codeversion._components_file):
+        cached.cache_clear()
+
+
+def test_kept_components_are_the_worked_out_ones_and_are_read_back(components_cache, monkeypatch):
+    from superstore_assets.engine import codeversion
+    from superstore_assets.pipeline.split import assign_split, split_summary
+
+    worked_out = code_components(assign_split, split_summary)
+    assert codeversion.cached_components("train_val_test", assign_split, split_summary) == (
+        worked_out
+    )
+    (kept,) = components_cache.glob("code-components-*.json")
+    assert list(json.loads(kept.read_text()).values()) == [worked_out]
+
+    # Another process: read from the file, not worked out again.
+    codeversion._kept_components.cache_clear()
+    monkeypatch.setattr(codeversion, "code_components", lambda *objects: pytest.fail("worked out"))
+    assert codeversion.cached_components("train_val_test", assign_split, split_summary) == (
+        worked_out
+    )
+
+
+def test_functions_alike_but_for_what_they_close_over_are_kept_apart(components_cache):
+    from superstore_assets.engine.codeversion import _identity
+
+    def factory(depth):
+        def fit():
+            return depth
+
+        fit.__module__ = "superstore_assets.assets.models"  # as the package's own factory's
+        return fit
+
+    shallow, deep, deep_again = factory(4), factory(8), factory(8)
+    assert _identity(shallow) != _identity(deep)
+    assert _identity(deep) == _identity(deep_again)
+    # A function closed over is named by what it is, not where it sits in this process's memory.
+    assert " at 0x" not in _identity(factory(split_summary_function()))
+
+
+def split_summary_function():
+    from superstore_assets.pipeline.split import split_summary
+
+    return split_summary
