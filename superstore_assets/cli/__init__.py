@@ -52,7 +52,11 @@ def parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(scope="stale", handler=materialize)
     run.add_argument(
-        "--log-level", default="INFO", help="Dagster's console log level (INFO, WARNING, …)"
+        "--log-level",
+        default="WARNING",
+        help="Dagster's console log level (default WARNING: a failed step in one line, and a "
+        "progress bar, or a line per computed step where the output is not a terminal; INFO or "
+        "DEBUG: Dagster's log of every step instead of the progress display)",
     )
     run.add_argument(
         "-S",
