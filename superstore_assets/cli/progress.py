@@ -205,8 +205,11 @@ class _Follower(threading.Thread):
     def _read_earlier_times(self) -> None:
         from superstore_assets.engine.history import earlier_compute_seconds
 
-        with _READING:
-            earlier = earlier_compute_seconds(self.instance, self.keys)
+        try:
+            with _READING:
+                earlier = earlier_compute_seconds(self.instance, self.keys)
+        except Exception:  # no estimate ("time left unknown"), and the run goes on
+            return
         self.tally.planned = {key.to_python_identifier(): earlier.get(key) for key in self.keys}
 
     def _step(self, final: bool = False) -> None:
