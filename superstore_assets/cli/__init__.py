@@ -54,9 +54,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--log-level",
         default="WARNING",
-        help="Dagster's console log level (default WARNING: a failed step in one line, and a "
-        "progress bar, or a line per computed step where the output is not a terminal; INFO or "
-        "DEBUG: Dagster's log of every step instead of the progress display)",
+        help="Dagster's console log level (default WARNING): a failed step prints one line at "
+        "any level; above DEBUG the run shows a progress bar, or a line per computed step where "
+        "the output is not a terminal; DEBUG prints Dagster's log of every step's events (and "
+        "a failure's stack trace) instead",
     )
     run.add_argument(
         "-S",

@@ -33,10 +33,12 @@ POLL_SECONDS = 0.25
 
 
 def shown_at(log_level: str) -> bool:
-    """Whether the progress display is shown: when Dagster's console log is quieter than INFO
-    (the default, WARNING); at INFO or DEBUG, Dagster's log of every step is the display."""
+    """Whether the progress display is shown: above DEBUG. Dagster logs a run's events (step
+    started, output stored, step succeeded…) at DEBUG, so at DEBUG its log of every step is the
+    display; at INFO and WARNING (the default) the console has only the assets' own messages
+    and a failed step's line."""
     level = logging.getLevelName(log_level.upper())
-    return not isinstance(level, int) or level > logging.INFO
+    return not isinstance(level, int) or level > logging.DEBUG
 
 
 @dataclass

@@ -89,8 +89,8 @@ def test_durations_read_as_a_person_says_them():
 
 
 def test_the_display_is_on_unless_dagsters_log_of_every_step_is():
-    assert shown_at("WARNING") and shown_at("error") and shown_at("CRITICAL")
-    assert not shown_at("INFO") and not shown_at("debug")
+    assert shown_at("WARNING") and shown_at("info") and shown_at("ERROR")
+    assert not shown_at("DEBUG") and not shown_at("debug")
 
 
 LINE = re.compile(
