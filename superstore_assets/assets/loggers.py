@@ -53,16 +53,20 @@ def console_logger(init_context: InitLoggerContext) -> logging.Logger:
 
 @functools.cache
 def _terminal() -> io.TextIOWrapper | None:
-    """This process's standard error as it is when the first run's loggers start: a copy of
-    its file descriptor. Dagster captures a run's output while its steps run by sending the
-    descriptor to a file and copying the file back to the terminal with another process, which
-    it stops when the steps end: a line logged just before (a failed step's) could be lost. The
-    console's lines go to the copy, around that capture. None where standard error has no
-    descriptor (a test's capture of it)."""
+    """This process's standard error as it is when the first run's loggers start (see
+    around_capture), open as long as the process, as standard error is."""
+    return around_capture(sys.stderr)
+
+
+def around_capture(stream) -> io.TextIOWrapper | None:
+    """A stream to where `stream` (standard output or error) goes now: a copy of its file
+    descriptor. Dagster captures a run's output while its steps run by sending the descriptor
+    to a file and copying the file back to the terminal with another process, which it stops
+    when the steps end: a line written just before could be lost, and one written during the
+    steps reaches the terminal up to a second late. What is written to the copy goes around
+    that capture. None where the stream has no descriptor (a test's capture of it)."""
     try:
-        descriptor = os.dup(sys.stderr.fileno())
+        descriptor = os.dup(stream.fileno())
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return None
-    return open(  # open as long as the process, as standard error is
-        descriptor, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace"
-    )
+    return open(descriptor, "w", buffering=1, encoding=stream.encoding, errors="backslashreplace")

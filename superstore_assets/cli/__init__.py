@@ -52,7 +52,12 @@ def parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(scope="stale", handler=materialize)
     run.add_argument(
-        "--log-level", default="INFO", help="Dagster's console log level (INFO, WARNING, …)"
+        "--log-level",
+        default="WARNING",
+        help="Dagster's console log level (default WARNING): a failed step prints one line at "
+        "any level; above DEBUG the run shows a progress bar, or a line per computed step where "
+        "the output is not a terminal; DEBUG prints Dagster's log of every step's events (and "
+        "a failure's stack trace) instead",
     )
     run.add_argument(
         "-S",

@@ -85,8 +85,18 @@ def materialize(args: argparse.Namespace) -> int:
                 "loggers": {"console": {"config": {"log_level": args.log_level}}},
                 **params_run_config(overrides),
             }
+            from superstore_assets.cli.progress import shown_at
+
             result = stack.enter_context(
-                _run(instance, selection, tags, run_config, dataset=dataset, storage=storage)
+                _run(
+                    instance,
+                    selection,
+                    tags,
+                    run_config,
+                    dataset=dataset,
+                    storage=storage,
+                    progress=shown_at(args.log_level),
+                )
             )
     if not selection:
         if not overrides:
@@ -128,11 +138,12 @@ def experiment_tags(dataset, version: str, overrides: dict, experiment: str | No
 
 
 @contextlib.contextmanager
-def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: str):
+def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: str, progress: bool):
     """Run the job on `selection` with the job's own executor: in this process under the local
-    profile (executor.local_executor), on Dask under the team profile. Under the team profile
-    the dataset and storage go in the run config, since a worker builds its resources from the
-    run, not from this process's environment."""
+    profile (executor.local_executor), on Dask under the team profile, its progress shown as it
+    goes (cli/progress.py) if `progress`. Under the team profile the dataset and storage go in
+    the run config, since a worker builds its resources from the run, not from this process's
+    environment."""
     from dagster import execute_job, reconstructable
 
     from superstore_assets.assets.definitions import (
@@ -140,6 +151,8 @@ def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: st
         resource_run_config,
         superstore_job,
     )
+    from superstore_assets.cli.progress import following
+    from superstore_assets.engine.dagster_internals import LAUNCHED_BY_TAG
     from superstore_assets.engine.project import deployment_profile
 
     if deployment_profile() == "team":
@@ -154,14 +167,21 @@ def _run(instance, selection, tags: dict, run_config: dict, dataset, storage: st
         # Only in the `superstore` process, which ends with the command (engine/one_shot.py);
         # a caller of main() keeps its heap as it was.
         freeze_heap()
-    with execute_job(
-        job,
-        instance=instance,
-        asset_selection=selection,
-        tags=tags,
-        raise_on_error=False,
-        run_config=run_config,
-    ) as result:
+    shown = (
+        following(instance, selection, (LAUNCHED_BY_TAG, tags[LAUNCHED_BY_TAG]))
+        if progress
+        else contextlib.nullcontext()
+    )
+    with shown:  # its final state drawn before the run's summary is printed
+        executed = execute_job(
+            job,
+            instance=instance,
+            asset_selection=selection,
+            tags=tags,
+            raise_on_error=False,
+            run_config=run_config,
+        )
+    with executed as result:
         yield result
 
 

@@ -38,6 +38,8 @@ from superstore_assets.engine.version_store import VersionStore
 FRESH, STALE, MISSING = "fresh", "stale", "missing"
 # Metadata key of a materialization that restored a stored output instead of computing it.
 REUSED_FROM_RUN = "reused_from_run"
+# Metadata key of the seconds a step took to compute (or restore) the output it stored.
+COMPUTE_SECONDS = "compute_seconds"
 # Metadata keys of the run-time settings and the code components an output was made with.
 SETTINGS = "settings"
 CODE_COMPONENTS = "code_components"
@@ -155,7 +157,7 @@ def find_prior(
 ) -> Prior | None:
     """The newest materialization of the asset that stands for it made now from
     `input_versions`, with its stored output intact; None if there is none."""
-    for record in _newest_first(instance, node.key):
+    for record in newest_first(instance, node.key):
         materialization = record.asset_materialization
         if materialization is None or differences(materialization, node, input_versions):
             continue
@@ -267,12 +269,12 @@ def _shown(store: VersionStore, name: str, version: str) -> str:
     return f"{path.parent.parent.parent.name}/{path.parent.parent.name}/{name}/{short(version)}…"
 
 
-def _newest_first(instance: DagsterInstance, key: AssetKey) -> Iterator:
-    """The asset's materialization records, newest first, up to HISTORY_DEPTH."""
+def newest_first(instance: DagsterInstance, key: AssetKey, depth: int = HISTORY_DEPTH) -> Iterator:
+    """The asset's materialization records, newest first, up to `depth`, a page at a time."""
     cursor, seen = None, 0
-    while seen < HISTORY_DEPTH:
+    while seen < depth:
         page = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=key), limit=PAGE, cursor=cursor
+            AssetRecordsFilter(asset_key=key), limit=min(PAGE, depth - seen), cursor=cursor
         )
         yield from page.records
         seen += len(page.records)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
 from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
-from superstore_assets.engine.freshness import REUSED_FROM_RUN
+from superstore_assets.engine.freshness import COMPUTE_SECONDS, REUSED_FROM_RUN, newest_first
 from superstore_assets.engine.hashing import short
 from superstore_assets.engine.provenance import EXPERIMENT_TAG, PARAMS_TAG, TAG_PREFIX
 from superstore_assets.pipeline import config
@@ -211,6 +211,24 @@ def earlier_run_on_other_data(
             metrics=models,
         )
     return None
+
+
+def earlier_compute_seconds(
+    instance: DagsterInstance, keys: list[AssetKey], depth: int = 40
+) -> dict[AssetKey, float]:
+    """The seconds each asset's newest materialization that computed it took (a restore takes
+    milliseconds and says nothing of computing); an asset not computed in its newest `depth`
+    materializations is left out."""
+    found = {}
+    for key in keys:
+        for record in newest_first(instance, key, depth):
+            metadata = record.asset_materialization.metadata
+            if REUSED_FROM_RUN in metadata:
+                continue
+            if COMPUTE_SECONDS in metadata:
+                found[key] = float(metadata[COMPUTE_SECONDS].value)
+            break
+    return found
 
 
 def resolve_run(summaries: list[RunSummary], ref: str) -> RunSummary:

@@ -40,6 +40,7 @@ from superstore_assets.engine.codeversion import cached_components, code_version
 from superstore_assets.engine.dagster_internals import input_data_versions
 from superstore_assets.engine.freshness import (
     CODE_COMPONENTS,
+    COMPUTE_SECONDS,
     REUSED_FROM_RUN,
     SETTINGS,
     find_prior,
@@ -59,7 +60,7 @@ IO_MANAGERS = {
     "html": "report_io_manager",
 }
 # Metadata that describes one storing of an output, not the output: never copied on reuse.
-_PER_RUN_METADATA = {"compute_seconds", DATASET_SHA256}
+_PER_RUN_METADATA = {COMPUTE_SECONDS, DATASET_SHA256}
 
 Checks = Callable[[Any], Iterable[AssetCheckResult]]
 
@@ -176,9 +177,7 @@ def versioned_asset(
                 )
                 stored = Stored.of(kind, value)
             metadata.update(noted)
-            metadata["compute_seconds"] = MetadataValue.float(
-                round(time.perf_counter() - started, 3)
-            )
+            metadata[COMPUTE_SECONDS] = MetadataValue.float(round(time.perf_counter() - started, 3))
             metadata[CODE_COMPONENTS] = MetadataValue.json(components)
             metadata[SETTINGS] = MetadataValue.json(dict(node.settings))
             yield Output(stored, data_version=DataVersion(stored.version), metadata=metadata)
