@@ -26,10 +26,9 @@ def format_markdown(results: dict) -> str:
         "notebook taking turns (the order swapped every round). Every sample is a whole process: "
         "wall seconds from its start to its exit; peak MB is the largest sum of resident memory "
         "over the process and its children (sampled every 0.1 s; the notebook's are nbclient "
-        "and its kernel). Both sides run with the defaults a user gets: the pipeline makes "
-        "figure previews where a Chromium is found "
-        f"({results.get('previews', 'not recorded')}); the stories marked *previews off* "
-        "turn them off (`SUPERSTORE_PREVIEWS=0`).",
+        "and its kernel). Both sides run with the defaults a user gets: figure previews off; "
+        "the stories marked *previews on* turn them on (`SUPERSTORE_PREVIEWS=1`; "
+        f"{results.get('previews', 'not recorded')}).",
         "",
         "| machine | |",
         "|---|---|",

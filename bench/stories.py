@@ -24,7 +24,7 @@ class Scenario:
     pipeline: str  # the command, as a person would type it
     seconds: float | None = None  # the largest acceptable median wall time of the pipeline
     notebook: bool = True  # whether the notebook runs beside it (a status has no counterpart)
-    previews: bool = True  # False: the pipeline with figure previews off (SUPERSTORE_PREVIEWS=0)
+    previews: bool = False  # True: the pipeline with figure previews on (SUPERSTORE_PREVIEWS=1)
 
 
 SCENARIOS = {
@@ -43,11 +43,11 @@ SCENARIOS = {
             "superstore materialize --all (a new home and storage)",
         ),
         Scenario(
-            "cold_previews_off",
-            "cold, every asset, previews off",
-            1.0,
-            "superstore materialize --all (a new home and storage; SUPERSTORE_PREVIEWS=0)",
-            previews=False,
+            "cold_previews",
+            "cold, every asset, previews on",
+            None,
+            "superstore materialize --all (a new home and storage; SUPERSTORE_PREVIEWS=1)",
+            previews=True,
         ),
         Scenario(
             "status",
@@ -85,11 +85,11 @@ SCENARIOS = {
         ),
         Scenario("swapped", "dataset swapped", 1.0, "superstore materialize --dataset MODIFIED"),
         Scenario(
-            "swapped_previews_off",
-            "dataset swapped, previews off",
-            1.0,
-            "superstore materialize --dataset MODIFIED (SUPERSTORE_PREVIEWS=0)",
-            previews=False,
+            "swapped_previews",
+            "dataset swapped, previews on",
+            None,
+            "superstore materialize --dataset MODIFIED (SUPERSTORE_PREVIEWS=1)",
+            previews=True,
         ),
         Scenario(
             "swapped_back",
@@ -161,8 +161,8 @@ def setup(scenario: str, bench: Workbench) -> tuple[Side, Side | None]:
     """The pipeline side and the notebook side (None for a status) of one round of `scenario`,
     prepared untimed."""
     original, modified = bench.original, bench.modified
-    extra = {} if SCENARIOS[scenario].previews else {"SUPERSTORE_PREVIEWS": "0"}
-    if scenario in ("cold", "cold_previews_off"):
+    extra = {"SUPERSTORE_PREVIEWS": "1"} if SCENARIOS[scenario].previews else {}
+    if scenario in ("cold", "cold_previews"):
         pipeline = bench.cold(scenario, original, **extra)
         return pipeline, bench.notebook(original)
     dataset = original
@@ -186,7 +186,7 @@ def setup(scenario: str, bench: Workbench) -> tuple[Side, Side | None]:
             command = superstore("status", dataset=original)
         elif scenario == "status_recheck":
             command = superstore("status", "--recheck", dataset=original)
-        elif scenario in ("swapped", "swapped_previews_off"):
+        elif scenario in ("swapped", "swapped_previews"):
             dataset = modified
             command = superstore("materialize", dataset=modified)
         elif scenario == "status_swapped":

@@ -103,8 +103,8 @@ def session_results(
 
 
 def previews_by_default() -> str:
-    """Whether a pipeline run with the defaults makes figure previews on this machine."""
+    """Whether a pipeline run with previews on can make them on this machine."""
     from superstore_assets.engine.previews import find_browser
 
     browser = find_browser()
-    return f"on here: Chromium at {browser}" if browser else "off here: no Chromium found"
+    return f"made by the Chromium at {browser}" if browser else "none here: no Chromium found"

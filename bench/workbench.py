@@ -2,8 +2,8 @@
 
 The pipeline runs in a Dagster home and storage folder of its own, new or copied from one
 prepared beforehand (untimed); the notebook runs from a new kernel with its outputs in a
-folder of its own. Both sides run with SUPERSTORE_* settings cleared: the defaults a user gets,
-figure previews included where a Chromium is found; a story may turn previews off.
+folder of its own. Both sides run with SUPERSTORE_* settings cleared: the defaults a user gets
+(figure previews off); a story may turn previews on.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ all_assets = [
 
 
 def make_resources(
-    dataset: str, storage: str, previews: bool = True, date_format: str = "auto"
+    dataset: str, storage: str, previews: bool = False, date_format: str = "auto"
 ) -> dict:
     """The dataset resource and one IO manager per kind of output, all under `storage`."""
     resources: dict = {
@@ -79,12 +79,14 @@ def make_resources(
 
 
 def previews_setting() -> bool:
-    """SUPERSTORE_PREVIEWS=0 turns the figures' PNG previews off; they are on otherwise."""
-    return os.environ.get("SUPERSTORE_PREVIEWS", "1") != "0"
+    """SUPERSTORE_PREVIEWS=1 turns the figures' PNG previews on; they are off otherwise: made
+    by a Chromium, they cost about a third of a cold run and a gigabyte of memory, for a
+    thumbnail in the UI's metadata (each figure's HTML page is written either way)."""
+    return os.environ.get("SUPERSTORE_PREVIEWS", "0") == "1"
 
 
 def resource_run_config(
-    dataset: str, storage: str, previews: bool = True, date_format: str = "auto"
+    dataset: str, storage: str, previews: bool = False, date_format: str = "auto"
 ) -> dict:
     """make_resources' choices as run config: a step on another machine (a Dask worker) builds
     its resources from the run's config, not from its own environment."""
@@ -143,7 +145,7 @@ def make_definitions(
 ) -> Definitions:
     """Definitions for a dataset and storage root; unset arguments come from the environment.
 
-    SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_DATE_FORMAT, SUPERSTORE_PREVIEWS=0 and
+    SUPERSTORE_DATASET, SUPERSTORE_STORAGE, SUPERSTORE_DATE_FORMAT, SUPERSTORE_PREVIEWS=1 and
     SUPERSTORE_EXECUTOR=multiprocess|in_process are read here (see README). The default is
     executor.local_executor: steps in the run's own process, where a step costs milliseconds
     (seconds in the multiprocess executor), with a model or evaluation beside another step.

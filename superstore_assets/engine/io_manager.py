@@ -91,7 +91,7 @@ class StorageIOManager(ConfigurableIOManager):
     root: str
     folder: str
     kind: StorageKind = "table"
-    previews: bool = True
+    previews: bool = False
 
     @property
     def base_path(self) -> str:

@@ -38,8 +38,8 @@ def test_bench_measures_one_story_and_writes_the_results(tmp_path):
     swapped = "`superstore status --dataset MODIFIED (after a run on the original)`"
     assert f"| status right after the swap | {swapped} |" in results
     assert str(BUNDLED) in results
-    # The defaults a user gets: previews on where a Chromium is found.
-    assert "the pipeline makes figure previews where a Chromium is found (o" in results
+    # The defaults a user gets: previews off, and a story of its own for them on.
+    assert "Both sides run with the defaults a user gets: figure previews off" in results
 
     story, status = json.loads((tmp_path / "results.json").read_text())["scenarios"]
     assert story["name"] == "stale" and story["pipeline_did"] == "nothing run"
