@@ -319,8 +319,13 @@ def cached_components(name: str, *objects: Any) -> dict[str, str]:
     which alone they depend: working them out reads the syntax of every function an asset
     reaches, which every process that loads the definitions would otherwise repeat."""
     present = [obj for obj in objects if obj is not None]
-    if not all(getattr(obj, "__module__", "").startswith(PACKAGE) for obj in present):
-        return code_components(*objects)  # code from outside the package (a test's): no file
+    if not all(
+        isinstance(obj, types.FunctionType) and obj.__module__.startswith(PACKAGE)
+        for obj in present
+    ):
+        # Code from outside the package (a test's), or a callable whose state _identity
+        # cannot tell apart: worked out every time, never kept.
+        return code_components(*objects)
     key = name + "|" + _digest("|".join(_identity(obj) for obj in present))
     kept = _kept_components()
     if key not in kept:
