@@ -81,3 +81,18 @@ def test_bench_scale_says_whether_each_target_at_scale_is_met():
     assert missed[0].endswith("faster than linear, **missed**.")
     assert missed[1].endswith("**missed**.")  # no finished run is no pass, whatever its peak
     assert len(targets([_size(99_940, 10.0, 700)])) == 1  # no 10M size: no memory verdict
+
+
+def test_what_a_status_did_counts_the_assets_and_those_not_fresh(tmp_path):
+    from bench.readings import what_it_did
+
+    observed = "superstore_csv  observed  sha256 9c287787a3e3… (unchanged) data/superstore.csv\n"
+    fresh = tmp_path / "fresh.log"
+    fresh.write_text(observed + "orders_raw    fresh\norders_clean  fresh\n")
+    assert what_it_did(fresh) == "status of 2 assets"
+    swapped = tmp_path / "swapped.log"
+    swapped.write_text(
+        observed + "orders_raw    stale    <- superstore_csv changed (sha256 9c28…→55ed…)\n"
+        "orders_clean  fresh\n"
+    )
+    assert what_it_did(swapped) == "status of 2 assets, 1 not fresh"
