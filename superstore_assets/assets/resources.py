@@ -120,12 +120,14 @@ def forget_bytes() -> None:
     _read.cache_clear()
 
 
-def dataset_fingerprint(dataset: DatasetResource, data: bytes, rows: int | None = None) -> dict:
-    """What an observation of the dataset records: path, size, SHA-256 and rows (counted here
-    unless the caller has already parsed them)."""
+def dataset_fingerprint(
+    dataset: DatasetResource, data: bytes, rows: int | None = None, sha256: str | None = None
+) -> dict:
+    """What an observation of the dataset records: path, size, SHA-256 and rows (each worked
+    out here unless the caller already has it)."""
     from dagster import MetadataValue
 
-    sha256 = sha256_bytes(data)
+    sha256 = sha256 or sha256_bytes(data)
     return {
         "path": MetadataValue.path(str(dataset.resolved_path())),
         "size_bytes": MetadataValue.int(len(data)),
@@ -139,7 +141,7 @@ _ROWS: dict[str, int] = {}
 
 def _rows(sha256: str, data: bytes) -> int:
     """Data rows of the file, counted once per content in this process (the CLI's observation
-    and the run's own would otherwise parse the same bytes twice)."""
+    and the run's own would otherwise count the same bytes twice)."""
     if sha256 not in _ROWS:
         from superstore_assets.pipeline.reading import (
             count_rows,  # pandas, so only when rows are counted

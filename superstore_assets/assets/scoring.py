@@ -37,12 +37,14 @@ def orders_to_score(score_dataset: ScoreDatasetResource) -> dg.ObserveResult:
 
 def observe_orders_to_score(context: dg.AssetExecutionContext, score_dataset: ScoreDatasetResource):
     """Record the file about to be scored as the source's version, unless it is already (its
-    lines are counted, which takes a parse, only for a new observation)."""
+    lines are counted only for a new observation)."""
     data = score_dataset.read_bytes()
     sha256 = sha256_bytes(data)
     if observed_version(context.instance, SCORING_SOURCE) != sha256:
         context.log_event(
-            source_observation(dataset_fingerprint(score_dataset, data), SCORING_SOURCE)
+            source_observation(
+                dataset_fingerprint(score_dataset, data, sha256=sha256), SCORING_SOURCE
+            )
         )
         refresh_input_version(context, SCORING_SOURCE)
     path = dg.MetadataValue.path(str(score_dataset.resolved_path()))

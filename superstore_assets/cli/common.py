@@ -92,8 +92,9 @@ def observe(instance, dataset) -> tuple[str, str | None]:
         raise DatasetUnreadable(failure.description) from failure
     version = sha256_bytes(data)
     previous = observed_version(instance)
-    if previous != version:  # record it, with its rows counted (which takes a parse)
-        instance.report_runless_asset_event(source_observation(dataset_fingerprint(dataset, data)))
+    if previous != version:  # record it, with its rows counted
+        fingerprint = dataset_fingerprint(dataset, data, sha256=version)
+        instance.report_runless_asset_event(source_observation(fingerprint))
     return version, previous
 
 
@@ -113,8 +114,9 @@ def observe_orders_to_score(instance) -> None:
     if not orders.resolved_path().is_file():
         return
     data = orders.resolved_path().read_bytes()
-    if observed_version(instance, SCORING_SOURCE) != sha256_bytes(data):
-        fingerprint = dataset_fingerprint(orders, data)
+    version = sha256_bytes(data)
+    if observed_version(instance, SCORING_SOURCE) != version:
+        fingerprint = dataset_fingerprint(orders, data, sha256=version)
         instance.report_runless_asset_event(source_observation(fingerprint, SCORING_SOURCE))
 
 

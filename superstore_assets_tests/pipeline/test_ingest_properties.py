@@ -7,6 +7,8 @@ tries the same cases.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import string
 
@@ -260,3 +262,15 @@ def test_clean_orders_cleans_or_refuses_any_frame(raw):
         pd.testing.assert_frame_equal(raw, before)  # the input is left as it was
     assert_clean(raw, clean, counts)
     event("cleaned, both classes" if clean[config.TARGET].nunique() == 2 else "cleaned, one class")
+
+
+# Bytes of CSV-like text: the characters that decide where a record ends, and others.
+RECORD_TEXT = st.text(st.sampled_from(list('a,;"\n\r é')), max_size=40)
+
+
+@SETTINGS
+@given(RECORD_TEXT, st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "mac_roman"]))
+def test_records_are_counted_as_the_csv_reader_reads_them(text, encoding):
+    data = text.encode(encoding)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    assert reading.count_records(data) == sum(1 for _ in csv.reader(stream)), data
