@@ -36,7 +36,7 @@ from superstore_assets.engine.files import confined, write_atomic
 from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.lineage import dataset_lineage
 from superstore_assets.engine.previews import PLOTLYJS, ensure_plotlyjs, png_preview
-from superstore_assets.engine.version_store import VersionStore
+from superstore_assets.engine.version_store import VersionStore, write_noted
 
 # Likewise the version of each output stored by this process, by run: an input made earlier in
 # the same run loads without asking the instance (which answers the same, slower).
@@ -108,7 +108,7 @@ class StorageIOManager(ConfigurableIOManager):
         if stored.data is not None:
             target = store.version_path(name, stored.version)
             if not store.is_intact(name, stored.version):
-                write_atomic(target, stored.data)
+                write_noted(target, stored.data, stored.version)
             if self.kind == "figure":
                 metadata.update(self._figure_files(store, name, stored))
             metadata.update(describe(self.kind, stored.value))
@@ -116,7 +116,7 @@ class StorageIOManager(ConfigurableIOManager):
                 memory.note_rows(len(stored.value))
         elif not store.version_path(name, stored.version).exists():  # checked before reuse
             raise StoredFileError(f"version {stored.version[:12]}… of {name} is gone")
-        self._publish(store, name, stored.version)
+        self._publish(store, name, stored.version, stored.data)
         _STORED[(context.run_id, context.asset_key)] = stored.version
         data_size = store.version_path(name, stored.version).stat().st_size
         page = ".html" if self.kind == "figure" else None  # what people open
@@ -175,13 +175,20 @@ class StorageIOManager(ConfigurableIOManager):
         encoded = base64.b64encode(preview).decode()
         return {"preview": MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})")}
 
-    def _publish(self, store: VersionStore, name: str, version: str) -> None:
-        """Copy a version to the files people open: <asset>.<ext> (and a figure's page)."""
-        extensions = [store.extension]
-        if self.kind == "figure":
-            ensure_plotlyjs(store.base)
-            extensions += [".html", ".png"]
-        for extension in extensions:
+    def _publish(
+        self, store: VersionStore, name: str, version: str, data: bytes | None = None
+    ) -> None:
+        """Copy a version to the files people open: <asset>.<ext> (and a figure's page). `data`:
+        the version's bytes, when they are at hand (just written), so as not to read them back."""
+        if data is not None:
+            write_noted(store.current_path(name), data, version)
+        else:
+            source = store.version_path(name, version)
+            write_noted(store.current_path(name), source.read_bytes(), version)
+        if self.kind != "figure":
+            return
+        ensure_plotlyjs(store.base)
+        for extension in (".html", ".png"):
             source = store.version_path(name, version, extension)
             target = store.current_path(name, extension)
             if source.exists():

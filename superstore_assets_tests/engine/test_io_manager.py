@@ -22,7 +22,7 @@ from dagster import (
 from upath import UPath
 
 from superstore_assets.assets.definitions import make_resources
-from superstore_assets.engine import codecs, files, io_manager, memory, previews
+from superstore_assets.engine import codecs, files, io_manager, memory, previews, version_store
 from superstore_assets.pipeline import parquet
 
 
@@ -461,3 +461,23 @@ def test_a_released_input_is_never_loaded_again():
     pending.release()
     with pytest.raises(RuntimeError, match="released"):
         pending.load()
+
+
+def test_a_version_this_process_wrote_is_known_intact_without_reading_it_back(run, monkeypatch):
+    materialize_, store, instance = run
+    assert materialize_().success
+    tables = version_store.VersionStore(str(store / "tables"), "table")
+    version = stored_version(instance, store, "table", "tables", ".parquet").stem
+
+    def no_hashing(data):
+        raise AssertionError("a stored file was read back and hashed")
+
+    monkeypatch.setattr(version_store, "sha256_bytes", no_hashing)
+    assert tables.is_intact("table", version) and tables.current_is_intact("table", version)
+    monkeypatch.undo()
+    # Changed afterwards, even to bytes of the same size, it is read and found altered.
+    for path in (tables.version_path("table", version), tables.current_path("table")):
+        size = len(path.read_bytes())
+        files.write_atomic(path, b"x" * size)
+    assert not tables.is_intact("table", version)
+    assert not tables.current_is_intact("table", version)
