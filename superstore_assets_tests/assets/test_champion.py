@@ -42,6 +42,7 @@ class _Planted:
         return (open, (self.path, "w"))
 
 
+@pytest.mark.slow
 def test_skops_bytes_are_stable_and_a_pickle_or_an_untrusted_type_is_refused(tmp_path):
     import os
 
@@ -61,6 +62,7 @@ def test_skops_bytes_are_stable_and_a_pickle_or_an_untrusted_type_is_refused(tmp
         decode("skops", hostile)
 
 
+@pytest.mark.slow  # on the session's materialized pipeline
 def test_the_champion_is_chosen_on_validation_and_documented(materialized):
     with materialized.instance() as instance:
         event = instance.get_latest_materialization_event(AssetKey("champion"))
@@ -88,6 +90,7 @@ def _without(path, columns: list[str], out) -> None:
     table.drop(columns=columns).to_csv(out, index=False, encoding="cp1252")
 
 
+@pytest.mark.slow  # on the session's materialized pipeline
 def test_predict_scores_every_line_as_the_champion_does(materialized, tmp_path):
     new_orders = tmp_path / "new_orders.csv"
     _without(BUNDLED_MODIFIED, ["Profit"], new_orders)
@@ -128,6 +131,7 @@ def test_predict_scores_every_line_as_the_champion_does(materialized, tmp_path):
     )
 
 
+@pytest.mark.slow  # on the session's materialized pipeline
 def test_a_planted_payload_in_the_champions_place_is_refused_before_it_runs(materialized, tmp_path):
     (stored,) = (materialized.storage / "models" / "versions" / "champion").glob("*.skops")
     ran = tmp_path / "payload_ran"  # written if the payload is ever unpickled
@@ -173,6 +177,7 @@ def test_a_worse_dataset_keeps_the_champion_and_swapping_back_fits_nothing(mater
     assert "Computed (0)" in back.stdout, back.stdout
 
 
+@pytest.mark.slow  # on the session's materialized pipeline
 def test_scored_orders_are_the_champions_scores_and_rerun_only_when_the_file_changes(
     materialized, tmp_path
 ):

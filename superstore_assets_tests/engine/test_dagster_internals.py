@@ -6,6 +6,7 @@ import json
 import logging
 import os
 
+import pytest
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -83,6 +84,7 @@ def test_a_step_reads_its_input_versions_as_dagster_then_records_them():
     }
 
 
+@pytest.mark.slow
 def test_lineage_names_the_file_read_when_the_source_was_not_observed_first(workspace):
     """orders_raw alone, after an observation of another file: its lineage is the file read."""
     with DagsterInstance.from_config(str(workspace.home)) as instance:
@@ -118,6 +120,7 @@ def test_provenance_is_read_back_from_dagsters_tags():
     assert dagster_internals.recorded_provenance({}) is None
 
 
+@pytest.mark.slow
 def test_reuse_compares_with_the_input_versions_dagster_recorded(workspace):
     """What input_data_versions reads while a step runs is what Dagster then records."""
     with DagsterInstance.from_config(str(workspace.home)) as instance:

@@ -49,6 +49,7 @@ def test_the_projects_instance_keeps_its_events_where_dagster_does(home, tmp_pat
         assert event.run_id == run_id
 
 
+@pytest.mark.slow
 def test_engines_stay_open_between_events_and_are_bounded(home, monkeypatch):
     monkeypatch.setattr(eventlog, "OPEN_ENGINES", 3)
     with DagsterInstance.from_config(str(home)) as instance:

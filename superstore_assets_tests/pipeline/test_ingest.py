@@ -77,7 +77,10 @@ def test_read_orders_types_and_text_kept_exactly():
     assert df.loc[0, "Product Name"] == "Bush Somerset Collection Bookcase, Black"
 
 
-@pytest.mark.parametrize("name", ["bundled", "real", "real_modified", "generated_50k"])
+@pytest.mark.parametrize(
+    "name",
+    ["bundled", "real", "real_modified", pytest.param("generated_50k", marks=pytest.mark.slow)],
+)
 def test_read_orders_text_is_what_a_plain_text_read_gives_each_value_held_once(name, tmp_path):
     # 50,000 lines pass the parser's first block of rows, the part that strings were shared in.
     if name == "generated_50k":

@@ -44,6 +44,7 @@ def test_fit_best_model_keeps_the_best_validation_score(name):
     assert fitted.params in [c["params"] for c in fitted.candidates]
 
 
+@pytest.mark.slow
 def test_fitting_twice_gives_the_same_bytes():
     spec = models.MODEL_SPECS_BY_NAME["random_forest"]
     table = feature_table()
