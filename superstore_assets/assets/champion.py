@@ -24,6 +24,7 @@ from dagster import (
 from superstore_assets.assets.evaluation import METRICS_INPUTS, by_model
 from superstore_assets.assets.records import latest_metadata
 from superstore_assets.engine.codecs import StoredFileError
+from superstore_assets.engine.executor import WARM_TAG
 from superstore_assets.engine.history import champion_in
 from superstore_assets.engine.versioned_asset import versioned_asset
 from superstore_assets.pipeline import champion as rules
@@ -95,6 +96,7 @@ def _earlier_champion(context: AssetExecutionContext):
     check_specs=[AssetCheckSpec(name, asset="champion", blocking=True) for name in GATE_CHECKS],
     deps=["orders_raw"],  # its recorded dataset, for the card
     description="The model to use: best on validation, promoted only through the gate.",
+    op_tags={WARM_TAG: "superstore_assets.engine.codecs:import_skops"},
 )
 def champion(
     context: AssetExecutionContext, train_val_test: pd.DataFrame, params: dict, **inputs

@@ -13,6 +13,13 @@ A tagged step that will restore its output (asked of the freshness rule, freshne
 the input versions the step will see) stays in the run's process: that takes milliseconds,
 less than a fork costs.
 
+Two habits keep both cores busy. Of the steps ready in the run's process, those with a tagged
+step below them go first (the split before the EDA figures), so that the forks start as soon as
+they can and the short steps run beside them. And while the run's process has nothing to do
+but wait for its children (no step of its own ready, none waiting for a child's place), it does
+the slow preparation a later step of its own names in WARM_TAG ("module:function", say
+importing skops for the champion), so that step does not wait for it later.
+
 Two steps at a time hold two steps' data, so this happens only while the dataset file is under
 PARALLEL_MAX_DATASET_BYTES and no table of more than memory.ROWS_KEPT lines has been met;
 otherwise, and where there is no fork (Windows), it is the in-process executor.
@@ -59,6 +66,9 @@ from superstore_assets.engine.memory import large_table_seen
 # On the steps worth a process of their own: seconds of scikit-learn, little data. Its value is
 # "true", or "module:function" to call in the run's process before the step is forked.
 PARALLEL_TAG = "superstore/parallel"
+# "module:function" that a step run in the run's process needs done first (an import): called
+# while the run's process waits for forked steps, if it does, else when the step runs.
+WARM_TAG = "superstore/warm"
 # Above this dataset size (about 280k lines of the Superstore's), steps run one at a time.
 PARALLEL_MAX_DATASET_BYTES = 64 * 2**20
 # Tagged steps running at once, each in a child (the machine's cores, at most two).
@@ -150,14 +160,28 @@ def _run_in_child(step_context, events: Path) -> None:
 _PREPARED: set[str] = set()
 
 
-def _prepare(step) -> None:
-    """Call, once per process, the "module:function" a step's PARALLEL_TAG names (imports, say),
-    so that every child forked afterwards starts with it done instead of doing it again."""
-    value = step.tags[PARALLEL_TAG]
+def _prepare(value: str) -> None:
+    """Call, once per process, the "module:function" a step's PARALLEL_TAG or WARM_TAG names
+    (imports, say): a child forked afterwards starts with it done instead of doing it again."""
     if ":" in value and value not in _PREPARED:
         module, name = value.split(":")
         getattr(importlib.import_module(module), name)()
         _PREPARED.add(value)
+
+
+def _leading_to_forks(execution_plan: ExecutionPlan) -> set[str]:
+    """The steps with a step tagged PARALLEL_TAG somewhere below them."""
+    steps = execution_plan.get_steps_to_execute_in_topo_order()
+    below: dict[str, set[str]] = {step.key: set() for step in steps}
+    for step in steps:
+        for upstream in step.get_execution_dependency_keys():
+            below.setdefault(upstream, set()).add(step.key)
+    tagged = {step.key for step in steps if PARALLEL_TAG in step.tags}
+    leading: set[str] = set()
+    for step in reversed(steps):
+        if below[step.key] & (tagged | leading):
+            leading.add(step.key)
+    return leading
 
 
 def _parallel_allowed(job_context: PlanExecutionContext) -> bool:
@@ -189,6 +213,12 @@ def _execution_iterator(
         yield capture_step_logs(job_context, step_keys, stack)
 
         parallel = _parallel_allowed(job_context)
+        leading = _leading_to_forks(execution_plan) if parallel else set()
+        warm = [
+            step.tags[WARM_TAG]
+            for step in execution_plan.get_steps_to_execute_in_topo_order()
+            if parallel and WARM_TAG in step.tags
+        ]
         children: list[_Child] = []
         stack.callback(_stop, children)  # if this loop is left early (an interrupt, an error)
         queued: list = []  # steps claimed, in Dagster's order, not yet started
@@ -213,7 +243,7 @@ def _execution_iterator(
                         here_keys.add(step.key)  # it will restore its output: milliseconds
                         continue
                     queued.remove(step)
-                    _prepare(step)
+                    _prepare(step.tags[PARALLEL_TAG])
                     step_context = job_context.for_step(step, active.get_known_state())
                     children.append(_Child(step_context, folder / f"{step.key}.events"))
             here = [
@@ -221,8 +251,12 @@ def _execution_iterator(
                 for s in queued
                 if not parallel or PARALLEL_TAG not in s.tags or s.key in here_keys
             ]
+            here.sort(key=lambda s: s.key not in leading)  # stable: else in Dagster's order
+            waiting = [s for s in queued if PARALLEL_TAG in s.tags and s.key not in here_keys]
             if not here:
-                if children:  # nothing to do here until a child ends
+                if children and warm and not waiting:  # idle until a child ends: prepare
+                    _prepare(warm.pop(0))
+                elif children:  # nothing to do here until a child ends
                     select.select([c.ended for c in children], [], [])
                 elif not queued:
                     active.sleep_til_ready()

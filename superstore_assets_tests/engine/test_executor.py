@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import time
 
 import pytest
 from dagster import (
@@ -197,3 +198,64 @@ def test_with_a_large_dataset_every_step_runs_in_the_run_s_process(workspace, mo
     instance.dispose()
     assert not success  # `fails` still fails, in this process
     assert {pid for pid, _, _ in steps.values()} == {os.getpid()}
+
+
+# A job to see the order of the run's own steps, and a preparation done while it waits.
+
+WARMED: list[tuple[int, float]] = []
+
+
+def warm_up() -> None:
+    """A later step's slow preparation: noted with the process it ran in, and when."""
+    WARMED.append((os.getpid(), time.time()))
+
+
+@asset(required_resource_keys={"dataset"})
+def root() -> int:
+    return 1
+
+
+@asset
+def a_short_step(root: int) -> int:  # first in Dagster's order, and leads to no fork
+    return root
+
+
+@asset
+def b_leads_to_a_fork(root: int) -> int:
+    return root
+
+
+@asset(op_tags={PARALLEL_TAG: "true"})
+def forked(b_leads_to_a_fork: int) -> int:
+    time.sleep(2)
+    return b_leads_to_a_fork
+
+
+@asset(op_tags={executor.WARM_TAG: f"{__name__}:warm_up"})
+def warmed(forked: int, a_short_step: int) -> int:
+    return forked + a_short_step
+
+
+def ordered_job():
+    return Definitions(
+        assets=[root, a_short_step, b_leads_to_a_fork, forked, warmed],
+        resources={"dataset": DatasetResource(path=str(BUNDLED))},
+        jobs=[define_asset_job("ordered", selection="*")],
+        executor=local_executor,
+    ).resolve_job_def("ordered")
+
+
+def test_the_way_to_a_fork_goes_first_and_a_later_step_is_prepared_while_the_fork_runs(workspace):
+    WARMED.clear()
+    executor._PREPARED.discard(f"{__name__}:warm_up")
+    instance = workspace.instance()
+    with execute_job(reconstructable(ordered_job), instance=instance) as done:
+        assert done.success
+        steps = _steps(instance, done.run_id)
+    instance.dispose()
+    assert steps["b_leads_to_a_fork"][1] < steps["a_short_step"][1]
+    assert steps["forked"][1] < steps["a_short_step"][2]  # forked before the short step ran
+    assert len(WARMED) == 1
+    pid, when = WARMED[0]
+    assert pid == os.getpid() != steps["forked"][0]  # in the run's process, not the child
+    assert steps["forked"][1] < when < steps["forked"][2] < steps["warmed"][1]
