@@ -16,6 +16,8 @@ What for:
   (input_data_versions), and orders_raw makes a step re-read its input's version after
   recording a new observation (refresh_input_version);
 - `superstore materialize` tags runs and fails the runs a killed process left open;
+- freshness reads the latest evaluation of each blocking check from the event log storage
+  (failed_blocking_checks), so that an output a check refused never counts as current;
 - the team profile's dagster.yaml names NoOpComputeLogManager through this module;
 - the console shows a failed step in one line (failures.py), reading the event and message
   Dagster attaches to each log record; runs whose config names no logger (Dagster's implicit
@@ -166,6 +168,35 @@ def recorded_provenance(tags: Mapping[str, str]) -> tuple[str, dict[AssetKey, st
     return provenance.code_version, {
         key: version.value for key, version in provenance.input_data_versions.items()
     }
+
+
+def failed_blocking_checks(
+    instance, checks: Mapping[AssetKey, tuple[str, ...]]
+) -> dict[AssetKey, dict[int, list[str]]]:
+    """The blocking checks whose latest evaluation failed at ERROR severity, by asset and by the
+    storage id of the materialization they checked: {asset: {storage id: [check names]}}.
+
+    Such a failure stopped its run at that asset (Dagster's blocking checks), but the
+    materialization stays the asset's latest until another replaces it. One query for every
+    check (the event log's latest execution of each, a method of Dagster's storage classes
+    that DagsterInstance does not forward)."""
+    from dagster import AssetCheckEvaluation, AssetCheckKey, AssetCheckSeverity
+
+    keys = [AssetCheckKey(asset, name) for asset, names in checks.items() for name in names]
+    if not keys:
+        return {}
+    found: dict[AssetKey, dict[int, list[str]]] = {}
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    for key, record in latest.items():
+        evaluation = record.evaluation  # None, or only planned, while its run has not said
+        if not isinstance(evaluation, AssetCheckEvaluation) or evaluation.passed:
+            continue
+        if evaluation.severity != AssetCheckSeverity.ERROR:
+            continue
+        target = evaluation.target_materialization_data
+        if target is not None:
+            found.setdefault(key.asset_key, {}).setdefault(target.storage_id, []).append(key.name)
+    return found
 
 
 # Run tag of a run that `superstore materialize` executes in its own process (its pid).

@@ -6,7 +6,8 @@ same code version, from the same data versions of its inputs, with the same run-
 module, and none decides on its own:
 
 - `superstore status` and `superstore materialize` (`resolve`): an asset is fresh when its
-  latest materialization stands for it and every input is fresh; stale, with the causes in
+  latest materialization stands for it, no blocking check failed on it, and every input is
+  fresh; stale, with the causes in
   words, when it does not or an input is not fresh (it may change when it reruns); missing when
   it was never materialized or its stored output is gone. Dagster's own stale status looks one
   hop up; this follows causes to their root.
@@ -30,7 +31,11 @@ from typing import Any
 from dagster import AssetKey, AssetMaterialization, AssetRecordsFilter, DagsterInstance
 
 from superstore_assets.engine.codeversion import changed_modules
-from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG, recorded_provenance
+from superstore_assets.engine.dagster_internals import (
+    DATA_VERSION_TAG,
+    failed_blocking_checks,
+    recorded_provenance,
+)
 from superstore_assets.engine.hashing import abbreviated, short
 from superstore_assets.engine.observation import observed_version
 from superstore_assets.engine.version_store import VersionStore
@@ -61,6 +66,7 @@ class Node:
     components: Mapping[str, str] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
     store: VersionStore | None = None
+    blocking_checks: tuple[str, ...] = ()  # checks that stop the run when they fail
 
 
 @dataclass(frozen=True)
@@ -204,15 +210,22 @@ def resolve_each(
             if parent not in observed and parent not in keys:
                 observed[parent] = observed_version(instance, parent)
     latest = {  # one query for the latest materialization of every asset
-        record.asset_entry.asset_key: record.asset_entry.last_materialization
+        record.asset_entry.asset_key: record.asset_entry.last_materialization_record
         for record in instance.get_asset_records([node.key for node in nodes])
     }
+    refused = failed_blocking_checks(
+        instance, {node.key: node.blocking_checks for node in nodes if node.blocking_checks}
+    )
     recorded = {}
     for node in nodes:
-        event = latest.get(node.key)
-        materialization = event.asset_materialization if event else None
+        record = latest.get(node.key)
+        materialization = record.asset_materialization if record else None
         version = (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
-        recorded[node.key] = materialization, storage_problem(node, version)
+        problem = storage_problem(node, version)
+        failed = refused.get(node.key, {}).get(record.storage_id) if record else None
+        if failed and (problem is None or problem[0] != MISSING):
+            problem = STALE, f"check {', '.join(sorted(failed))} failed"
+        recorded[node.key] = materialization, problem
     answers = []
     for source_version in source_versions:
         current = {**observed, source: source_version or observed[source]}
@@ -334,6 +347,16 @@ def node_of(
         components=components or {},
         settings=output_settings(assets_def.required_resource_keys, resources),
         store=getattr(manager, "store", None),
+        blocking_checks=blocking_checks(assets_def, key),
+    )
+
+
+def blocking_checks(assets_def: Any, key: AssetKey) -> tuple[str, ...]:
+    """The names of the asset's checks that stop a run when they fail."""
+    return tuple(
+        sorted(
+            spec.name for spec in assets_def.check_specs if spec.asset_key == key and spec.blocking
+        )
     )
 
 
@@ -357,6 +380,7 @@ def graph_nodes(
                 components=described["components"],
                 settings=output_settings(described["resources"], resources),
                 store=store,
+                blocking_checks=tuple(described.get("blocking_checks", ())),
             )
         )
     return nodes, AssetKey.from_user_string(graph["source"])

@@ -37,8 +37,9 @@ def source_key() -> str:
 
 def describe_graph(definitions: Definitions) -> dict:
     """The graph worked out from the definitions: for each asset in topological order, its
-    parents, code version and components, the resources whose settings it reads, and its IO
-    manager."""
+    parents, code version and components, the resources whose settings it reads, its IO
+    manager and its blocking checks."""
+    from superstore_assets.engine.freshness import blocking_checks
     from superstore_assets.engine.observation import SOURCE
     from superstore_assets.engine.versioned_asset import COMPONENTS
 
@@ -59,6 +60,7 @@ def describe_graph(definitions: Definitions) -> dict:
                 "components": COMPONENTS.get(key.path[-1], {}),
                 "resources": sorted(assets_def.required_resource_keys),
                 "io_manager": assets_def.get_io_manager_key_for_asset_key(key),
+                "blocking_checks": list(blocking_checks(assets_def, key)),
             }
         )
     return {"source": source, "nodes": nodes}

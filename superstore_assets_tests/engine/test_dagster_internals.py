@@ -8,6 +8,9 @@ import os
 
 import pytest
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     DagsterEventType,
@@ -229,3 +232,28 @@ def test_a_log_record_carries_its_event_and_own_message():
         'Finished execution of step "versioned"'
     )
     assert any(r.msg.endswith(events[DagsterEventType.STEP_SUCCESS]) for r in SEEN)
+
+
+@asset(
+    check_specs=[
+        AssetCheckSpec("refuses", asset="checked", blocking=True),
+        AssetCheckSpec("warns", asset="checked", blocking=True),
+        AssetCheckSpec("holds", asset="checked", blocking=True),
+    ]
+)
+def checked():
+    yield Output(1)
+    yield AssetCheckResult(check_name="refuses", passed=False)
+    yield AssetCheckResult(check_name="warns", passed=False, severity=AssetCheckSeverity.WARN)
+    yield AssetCheckResult(check_name="holds", passed=True)
+
+
+def test_a_failed_blocking_check_is_found_with_the_materialization_it_checked():
+    instance = DagsterInstance.ephemeral()
+    key = AssetKey("checked")
+    names = ("holds", "refuses", "warns")
+    assert dagster_internals.failed_blocking_checks(instance, {key: names}) == {}
+    assert not materialize([checked], instance=instance, raise_on_error=False).success
+    latest = instance.get_asset_records([key])[0].asset_entry.last_materialization_storage_id
+    found = dagster_internals.failed_blocking_checks(instance, {key: names})
+    assert found == {key: {latest: ["refuses"]}}  # a warning or a pass does not stop a run

@@ -180,11 +180,19 @@ def test_missing_and_text_numbers_are_dropped_or_counted_not_refused(good_home, 
 
 def test_after_a_refused_file_the_good_one_trains_nothing(good_home, tmp_path):
     """A refusal leaves the good run's outputs as they were: the good file restores every
-    model (and whatever ran before this test in the home, the good file's outputs are kept)."""
+    model (and whatever ran before this test in the home, the good file's outputs are kept).
+    The refused file given again is refused again: the output its check failed on is stale,
+    never current, so nothing below it runs on it."""
     space, good = good_home
-    make, code, _, _ = REFUSED["negative_quantity"]
-    refused = space.superstore("materialize", "--dataset", str(make(good, tmp_path / "bad.csv")))
-    assert refused.returncode == code
+    make, code, said, _ = REFUSED["negative_quantity"]
+    bad = make(good, tmp_path / "bad.csv")
+    for _ in range(2):
+        refused = space.superstore("materialize", "--dataset", str(bad))
+        assert refused.returncode == code, refused.stdout + refused.stderr
+        assert (refused.stdout + refused.stderr).count(said) == 1, refused.stdout
+        assert "Failed (1): orders_raw\n" in refused.stdout, refused.stdout
+    status = space.superstore("status", "--dataset", str(bad)).stdout.splitlines()
+    assert "stale    <- check quantity_positive failed" in status[1], status
     done = space.superstore("materialize", "--dataset", str(good))
     assert done.returncode == 0, done.stdout + done.stderr
     computed = done.stdout.split("Reused")[0]
