@@ -150,13 +150,18 @@ def below_failed(fails: int) -> int:
     return fails
 
 
-def small_job():
+def local_job(name: str, assets: list):
+    """A job of `assets` on the local executor (the dataset is there for its size)."""
     return Definitions(
-        assets=[upstream, fails, dies, succeeds, below_failed],
+        assets=assets,
         resources={"dataset": DatasetResource(path=str(BUNDLED))},
-        jobs=[define_asset_job("small", selection="*")],
+        jobs=[define_asset_job(name, selection="*")],
         executor=local_executor,
-    ).resolve_job_def("small")
+    ).resolve_job_def(name)
+
+
+def small_job():
+    return local_job("small", [upstream, fails, dies, succeeds, below_failed])
 
 
 def _run_small(workspace, selection=None):
@@ -237,12 +242,7 @@ def warmed(forked: int, a_short_step: int) -> int:
 
 
 def ordered_job():
-    return Definitions(
-        assets=[root, a_short_step, b_leads_to_a_fork, forked, warmed],
-        resources={"dataset": DatasetResource(path=str(BUNDLED))},
-        jobs=[define_asset_job("ordered", selection="*")],
-        executor=local_executor,
-    ).resolve_job_def("ordered")
+    return local_job("ordered", [root, a_short_step, b_leads_to_a_fork, forked, warmed])
 
 
 def test_the_way_to_a_fork_goes_first_and_a_later_step_is_prepared_while_the_fork_runs(workspace):
