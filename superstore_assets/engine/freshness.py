@@ -7,10 +7,9 @@ module, and none decides on its own:
 
 - `superstore status` and `superstore materialize` (`resolve`): an asset is fresh when its
   latest materialization stands for it, no blocking check failed on it, and every input is
-  fresh; stale, with the causes in
-  words, when it does not or an input is not fresh (it may change when it reruns); missing when
-  it was never materialized or its stored output is gone. Dagster's own stale status looks one
-  hop up; this follows causes to their root.
+  fresh; stale, with the causes in words, when it does not or an input is not fresh (it may
+  change when it reruns); missing when it was never materialized or its stored output is gone.
+  Dagster's own stale status looks one hop up; this follows causes to their root.
 - Every versioned asset before it computes (`find_prior`): the newest materialization in its
   history that stands for it is restored instead of computed. This gives early cutoff (an input
   recomputed to the same content does not rerun what lies below it) and swap-back (a dataset
