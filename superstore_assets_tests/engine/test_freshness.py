@@ -172,3 +172,52 @@ def test_settings_are_named_by_resource_from_those_that_declare_them():
     assert freshness.output_settings({"io_manager", "dataset"}, resources) == {
         "dataset.date_format": "%d/%m/%Y"
     }
+
+
+def check_evaluated(instance, key, name: str, passed: bool, severity="ERROR") -> None:
+    """A blocking check's evaluation of the asset's latest materialization, as Dagster records
+    one when a step yields it."""
+    from dagster import AssetCheckEvaluation, AssetCheckSeverity
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
+    entry = instance.get_asset_records([key])[0].asset_entry
+    target = AssetCheckEvaluationTargetMaterializationData(
+        storage_id=entry.last_materialization_storage_id,
+        run_id=entry.last_materialization_record.run_id,
+        timestamp=entry.last_materialization_record.timestamp,
+    )
+    instance.report_runless_asset_event(
+        AssetCheckEvaluation(
+            asset_key=key,
+            check_name=name,
+            passed=passed,
+            target_materialization_data=target,
+            severity=AssetCheckSeverity[severity],
+            blocking=True,
+        )
+    )
+
+
+def test_an_output_a_blocking_check_refused_is_stale_until_made_again(instance, store):
+    observe(instance, FILE_A)
+    raw = stored(store, "orders_raw", b"raw")
+    record(instance, RAW, raw, "c1", {SOURCE: FILE_A})
+    nodes = [
+        Node(
+            RAW,
+            (SOURCE,),
+            "c1",
+            settings={"dataset.date_format": "auto"},
+            store=store,
+            blocking_checks=("quantity_positive", "warns"),
+        ),
+    ]
+    check_evaluated(instance, RAW, "warns", passed=False, severity="WARN")
+    assert resolve(instance, nodes, SOURCE, FILE_A)[RAW].state == FRESH  # a warning stops nothing
+    check_evaluated(instance, RAW, "quantity_positive", passed=False)
+    status = resolve(instance, nodes, SOURCE, FILE_A)[RAW]
+    assert (status.state, status.causes) == (STALE, ["check quantity_positive failed"])
+    record(instance, RAW, raw, "c1", {SOURCE: FILE_A})  # made again, its check not yet failed
+    assert resolve(instance, nodes, SOURCE, FILE_A)[RAW].state == FRESH
