@@ -180,11 +180,9 @@ class StorageIOManager(ConfigurableIOManager):
     ) -> None:
         """Copy a version to the files people open: <asset>.<ext> (and a figure's page). `data`:
         the version's bytes, when they are at hand (just written), so as not to read them back."""
-        if data is not None:
-            write_noted(store.current_path(name), data, version)
-        else:
-            source = store.version_path(name, version)
-            write_noted(store.current_path(name), source.read_bytes(), version)
+        if data is None:
+            data = store.version_path(name, version).read_bytes()
+        write_noted(store.current_path(name), data, version)
         if self.kind != "figure":
             return
         ensure_plotlyjs(store.base)
