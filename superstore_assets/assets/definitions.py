@@ -8,6 +8,7 @@ import os
 from dagster import (
     Definitions,
     ExecutorDefinition,
+    JobDefinition,
     in_process_executor,
     multiprocess_executor,
 )
@@ -179,10 +180,28 @@ def make_definitions(
     )
 
 
-def superstore_job():
+# The job by the settings it was made from (_settings below): Dagster asks for it again at each
+# stage of a run (five times in one `superstore materialize`, and once for each step a Dask
+# worker runs), and making it takes about a tenth of a second.
+_JOBS: dict[tuple, JobDefinition] = {}
+
+
+def _settings() -> tuple:
+    """Everything make_definitions() reads from the process: the SUPERSTORE_ variables, and the
+    folder that the defaults are relative to when the package is not in a checkout."""
+    variables = sorted((k, v) for k, v in os.environ.items() if k.startswith("SUPERSTORE_"))
+    return (*variables, os.getcwd())
+
+
+def superstore_job() -> JobDefinition:
     """The job as this process's environment defines it; `reconstructable(superstore_job)` is
-    how an executor in other processes (Dask workers) finds it again."""
-    return make_definitions().resolve_job_def("superstore_pipeline")
+    how an executor in other processes (Dask workers) finds it again. Made once per process for
+    each set of settings."""
+    settings = _settings()
+    job = _JOBS.get(settings)
+    if job is None:
+        job = _JOBS[settings] = make_definitions().resolve_job_def("superstore_pipeline")
+    return job
 
 
 # Here is where every way of loading the project passes (`superstore`, `dagster`, `dg`, the UI's

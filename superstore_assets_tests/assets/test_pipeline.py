@@ -64,6 +64,26 @@ def test_graph_is_laid_out_in_the_stage_groups():
     assert len(checks) == 10
 
 
+def test_the_job_is_made_once_per_process_for_each_set_of_settings(monkeypatch, tmp_path):
+    """Dagster asks for the job at every stage of a run; the settings it is made from still
+    decide which job it is."""
+    from superstore_assets.assets.definitions import superstore_job
+
+    monkeypatch.setenv("SUPERSTORE_DATASET", str(BUNDLED))
+    monkeypatch.setenv("SUPERSTORE_STORAGE", str(tmp_path / "one"))
+    first = superstore_job()
+    assert superstore_job() is first
+    monkeypatch.setenv("SUPERSTORE_STORAGE", str(tmp_path / "two"))
+    other = superstore_job()
+    assert other is not first
+    roots = [
+        j.resource_defs["io_manager"].config_field.default_value["root"] for j in (first, other)
+    ]
+    assert roots == [str(tmp_path / "one"), str(tmp_path / "two")]
+    monkeypatch.setenv("SUPERSTORE_STORAGE", str(tmp_path / "one"))
+    assert superstore_job() is first
+
+
 @pytest.mark.slow
 def test_bundled_run_materializes_everything_and_records_it(bundled_run):
     space, result = bundled_run
