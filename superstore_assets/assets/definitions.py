@@ -31,7 +31,7 @@ from superstore_assets.assets.resources import (
 )
 from superstore_assets.assets.sensors import dataset_changed, superstore_pipeline
 from superstore_assets.engine.dagster_internals import use_as_default_console_logger
-from superstore_assets.engine.executor import local_executor
+from superstore_assets.engine.executor import local_executor, team_executor
 from superstore_assets.engine.files import is_local
 from superstore_assets.engine.io_manager import StorageIOManager
 from superstore_assets.engine.one_shot import settle_dagster_command
@@ -129,13 +129,10 @@ def object_store(storage: str) -> str:
 
 
 def dask_executor_for_team() -> ExecutorDefinition:
-    """The dagster-dask executor on the scheduler at SUPERSTORE_DASK_ADDRESS
-    (tcp://host:8786), or on a LocalCluster of this machine's cores when it is unset."""
-    from dagster_dask import dask_executor
-
-    address = os.environ.get("SUPERSTORE_DASK_ADDRESS")
-    cluster = {"existing": {"address": address}} if address else {"local": {}}
-    return dask_executor.configured({"cluster": cluster}, name="dask")
+    """The team executor (engine/executor.py): the steps that compute on the Dask scheduler at
+    SUPERSTORE_DASK_ADDRESS (tcp://host:8786), or on a LocalCluster of this machine's cores
+    when it is unset; the steps that restore in the run's process."""
+    return team_executor(os.environ.get("SUPERSTORE_DASK_ADDRESS") or None)
 
 
 def make_definitions(

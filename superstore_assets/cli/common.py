@@ -218,9 +218,9 @@ def keep_status_after_run(home: Path, path: str, version: str, nodes: list, sour
     keys = status_keys(home, settle=True)
     if keys is None:  # a record or storage that no local key can follow
         return
-    from dagster import DagsterInstance
+    from superstore_assets.engine.eventlog import opened_instance
 
-    with DagsterInstance.get() as instance:
+    with opened_instance() as instance:
         statuses, note, swapped = worked_out_status(instance, nodes, source, version)
     keep_status(home, keys, path, version, statuses, note, swapped)
 

@@ -16,11 +16,10 @@ def diff(args: argparse.Namespace) -> int:
     """Print what differed between two runs; read only, nothing is computed."""
     setup(args)
 
-    from dagster import DagsterInstance
-
+    from superstore_assets.engine.eventlog import opened_instance
     from superstore_assets.engine.history import compare_runs
 
-    with DagsterInstance.get() as instance:
+    with opened_instance() as instance:
         try:
             comparison = compare_runs(instance, args.before, args.after)
         except LookupError as error:

@@ -87,11 +87,10 @@ def exp_show(args: argparse.Namespace) -> int:
     """One row per run (the newest of each experiment, dataset and parameters): the dataset,
     the parameters that differ from the defaults, each model's test metrics, computed/reused."""
     setup(args)
-    from dagster import DagsterInstance
-
+    from superstore_assets.engine.eventlog import opened_instance
     from superstore_assets.engine.history import experiment_table
 
-    with DagsterInstance.get() as instance:
+    with opened_instance() as instance:
         rows = experiment_table(instance, limit=args.limit, every_run=args.every_run)
     if args.experiment:
         rows = [row for row in rows if row["experiment"] == args.experiment]

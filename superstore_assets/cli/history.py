@@ -20,11 +20,10 @@ def history(args: argparse.Namespace) -> int:
     """Print the runs on record, newest first; read only, nothing is computed."""
     setup(args)
 
-    from dagster import DagsterInstance
-
+    from superstore_assets.engine.eventlog import opened_instance
     from superstore_assets.engine.history import run_history
 
-    with DagsterInstance.get() as instance:
+    with opened_instance() as instance:
         summaries = run_history(instance, limit=args.limit)
     if args.json:
         print(json.dumps([s.to_json() for s in summaries], indent=2))

@@ -25,16 +25,15 @@ def predict(args: argparse.Namespace) -> int:
         raise DatasetUnreadable(f"-o {out} must end in .csv or .parquet")
     if not source.is_file():
         raise DatasetUnreadable(f"{source} is not a file to score")
-    from dagster import DagsterInstance
-
     from superstore_assets.engine.codecs import StoredFileError
+    from superstore_assets.engine.eventlog import opened_instance
     from superstore_assets.engine.hashing import sha256_bytes
     from superstore_assets.engine.history import current_champion
     from superstore_assets.engine.project import date_format_setting, storage_path
     from superstore_assets.pipeline.reading import DatasetError
     from superstore_assets.pipeline.scoring import read_and_score
 
-    with DagsterInstance.get() as instance:
+    with opened_instance() as instance:
         try:
             champion = current_champion(instance, storage_path())
         except StoredFileError as error:

@@ -37,12 +37,11 @@ def status(args: argparse.Namespace) -> int:
         print(observed_line(dataset_path(), kept["version"], kept.get("previous", kept["version"])))
         print(kept["text"])
         return 0
-    from dagster import DagsterInstance
-
+    from superstore_assets.engine.eventlog import opened_instance
     from superstore_assets.engine.freshness import format_status
 
     dataset = dataset_resource()
-    with DagsterInstance.get() as instance:
+    with opened_instance() as instance:
         version, previous = observe(instance, dataset)
         observe_orders_to_score(instance)
         nodes, source = graph(home, dataset)
@@ -57,10 +56,10 @@ def status(args: argparse.Namespace) -> int:
 def observe_command(args: argparse.Namespace) -> int:
     """Record the dataset file's current hash in the instance; compute nothing."""
     setup(args)
-    from dagster import DagsterInstance
+    from superstore_assets.engine.eventlog import opened_instance
 
     dataset = dataset_resource()
-    with DagsterInstance.get() as instance:
+    with opened_instance() as instance:
         version, previous = observe(instance, dataset)
     print(observed_line(dataset.path, version, previous))
     return 0

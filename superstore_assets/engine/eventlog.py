@@ -104,6 +104,21 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         super().dispose()
 
 
+@contextmanager
+def opened_instance() -> Iterator[Any]:
+    """The home's Dagster instance (DAGSTER_HOME), as every command opens it. A record in
+    PostgreSQL (the team profile) then keeps a connection per storage open while the instance
+    is, as Dagster's web server does, instead of connecting for every query: about 700
+    connections in one swap back, 5 ms each on loopback."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        if getattr(instance.run_storage, "postgres_url", None):
+            # No statement timeout, as with Dagster's defaults; connections renewed hourly.
+            instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=20)
+        yield instance
+
+
 def keep_connections_open(storage: Any) -> bool:
     """Make Dagster's own `SqliteEventLogStorage` (exactly that class, as a home without the
     project's dagster.yaml has) keep its connections open from now on, as this class does.

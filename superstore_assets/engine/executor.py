@@ -23,11 +23,18 @@ importing skops for the champion), so that step does not wait for it later.
 Two steps at a time hold two steps' data, so this happens only while the dataset file is under
 PARALLEL_MAX_DATASET_BYTES and no table of more than memory.ROWS_KEPT lines has been met;
 otherwise, and where there is no fork (Windows), it is the in-process executor.
+
+The team executor (the team profile) is the same loop with Dask workers in place of the forks:
+every step that computes is sent to a worker, which runs it as dagster-dask's executor does
+(the job rebuilt there, the instance opened from its reference), and every step that will
+restore its output runs in the run's process. A step is sent once its inputs are made, so the
+freshness rule is asked with the versions it will see.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import select
@@ -37,7 +44,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-from dagster import AssetKey, executor
+from dagster import (
+    AssetKey,
+    DagsterInvariantViolationError,
+    ExecutorDefinition,
+    executor,
+)
 
 from superstore_assets.engine.dagster_internals import (
     DATA_VERSION_TAG,
@@ -73,6 +85,8 @@ WARM_TAG = "superstore/warm"
 PARALLEL_MAX_DATASET_BYTES = 64 * 2**20
 # Tagged steps running at once, each in a child (the machine's cores, at most two).
 PARALLEL_STEPS = max(1, min(2, os.cpu_count() or 1))
+# The folder of a run's forked children's events, under the system's temporary folder.
+_FOLDER = "superstore-steps-"
 
 
 class LocalExecutor(InProcessExecutor):
@@ -89,10 +103,13 @@ class LocalExecutor(InProcessExecutor):
                 os.getpid(), execution_plan.step_keys_to_execute
             ),
         )
+        yield from self._steps(plan_context, _execution_iterator)
+
+    def _steps(self, plan_context: PlanOrchestrationContext, iterator) -> Iterator[DagsterEvent]:
         yield from iter(
             ExecuteRunWithPlanIterable(
                 execution_plan=plan_context.execution_plan,
-                iterator=_execution_iterator,
+                iterator=iterator,
                 execution_context_manager=PlanExecutionContextManager(
                     job=plan_context.job,
                     retry_mode=plan_context.retry_mode,
@@ -112,6 +129,52 @@ class LocalExecutor(InProcessExecutor):
 def local_executor(init_context: InitExecutorContext) -> Executor:
     """Steps in the run's process; the models' fits and evaluations in forked children."""
     return LocalExecutor(retries=RetryMode.DISABLED)
+
+
+class TeamExecutor(LocalExecutor):
+    """The team profile's executor: every step that computes runs on a Dask worker, as under
+    dagster-dask's executor; a step that will restore its output runs in the run's process,
+    where that takes milliseconds instead of a worker's second (the freshness rule decides, as
+    for the local executor's forks)."""
+
+    def __init__(self, address: str | None):
+        super().__init__(retries=RetryMode.DISABLED)
+        self.address = address
+
+    def execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        from distributed import Client, LocalCluster
+
+        if not plan_context.instance.is_persistent:
+            raise DagsterInvariantViolationError(
+                "The team profile runs steps on Dask workers, which open the run's Dagster "
+                "instance: set DAGSTER_HOME to a home with the team profile's dagster.yaml"
+            )
+        with ExitStack() as stack:
+            cluster = self.address or stack.enter_context(LocalCluster(threads_per_worker=1))
+            client = stack.enter_context(Client(cluster))
+            yield DagsterEvent.engine_event(
+                plan_context,
+                f"Executing the steps that compute on Dask ({client.scheduler.address}), "
+                f"those that restore their output in process (pid: {os.getpid()})",
+                event_specific_data=EngineEventData.in_process(
+                    os.getpid(), execution_plan.step_keys_to_execute
+                ),
+            )
+            away = _OnDask(client, plan_context)
+            yield from self._steps(plan_context, functools.partial(_execution_iterator, away=away))
+
+
+def team_executor(address: str | None) -> ExecutorDefinition:
+    """The team executor on the Dask scheduler at `address` (tcp://host:8786), or on a
+    LocalCluster of this machine's cores when it is None."""
+
+    @executor(name="dask", config_schema={})
+    def dask(init_context: InitExecutorContext) -> Executor:
+        return TeamExecutor(address)
+
+    return dask
 
 
 class _Child:
@@ -140,6 +203,98 @@ class _Child:
         lines = self.events.read_text(encoding="utf-8").splitlines()
         self.events.unlink()
         return [deserialize_value(line, DagsterEvent) for line in lines]
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGTERM)
+            os.waitpid(self.pid, 0)
+
+
+class _Forks:
+    """Where the local executor sends a step tagged PARALLEL_TAG: a child forked from the run's
+    process, PARALLEL_STEPS at most at once."""
+
+    room = PARALLEL_STEPS
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @staticmethod
+    def takes(step) -> bool:
+        return PARALLEL_TAG in step.tags
+
+    def start(self, step_context, known_state) -> _Child:
+        _prepare(step_context.step.tags[PARALLEL_TAG])
+        return _Child(step_context, self.folder / f"{step_context.step.key}.events")
+
+    @staticmethod
+    def wait_any(children: list[_Child]) -> None:
+        select.select([c.ended for c in children], [], [])
+
+
+class _OnDask:
+    """Where the team executor sends every step that computes: a Dask worker, which runs it as
+    dagster-dask's executor does (the step's events written to the run record by the worker,
+    and handed back). Dask queues what the workers cannot take yet."""
+
+    room = None
+
+    def __init__(self, client, plan_context: PlanOrchestrationContext):
+        self.client = client
+        self.plan_context = plan_context
+        self.instance_ref = plan_context.instance.get_ref()
+
+    @staticmethod
+    def takes(step) -> bool:
+        return True
+
+    def start(self, step_context, known_state) -> _OnDaskStep:
+        from dagster_dask.executor import get_dask_resource_requirements, query_on_dask_worker
+
+        context, step = self.plan_context, step_context.step
+        future = self.client.submit(
+            query_on_dask_worker,
+            [],  # no Dask dependencies: a step is submitted once its inputs are made
+            context.reconstructable_job,
+            context.dagster_run,
+            context.run_config,
+            [step.key],
+            self.instance_ref,
+            known_state,
+            key=f"{context.job_name}.{step.key}.{context.run_id}",
+            pure=False,
+            resources=get_dask_resource_requirements(step.tags),
+        )
+        return _OnDaskStep(step_context, future)
+
+    @staticmethod
+    def wait_any(children: list[_OnDaskStep]) -> None:
+        from distributed import wait
+
+        wait([c.future for c in children], return_when="FIRST_COMPLETED")
+
+
+class _OnDaskStep:
+    """A step running on a Dask worker."""
+
+    def __init__(self, step_context, future):
+        self.step_context = step_context
+        self.future = future
+
+    def wait(self, block: bool) -> list[DagsterEvent] | None:
+        """The step's events once it has ended (None while it runs and block is False); none
+        if the worker failed outside the step (the run then marks the step failed)."""
+        if not block and not self.future.done():
+            return None
+        try:
+            return list(self.future.result())
+        except Exception as error:  # the worker died or could not run the step at all
+            self.step_context.log.error(f"The Dask worker did not run the step: {error!r}")
+            return []
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.future.cancel()
 
 
 def _run_in_child(step_context, events: Path) -> None:
@@ -196,14 +351,17 @@ def _parallel_allowed(job_context: PlanExecutionContext) -> bool:
 
 
 def _execution_iterator(
-    job_context: PlanExecutionContext, execution_plan: ExecutionPlan, **_
+    job_context: PlanExecutionContext,
+    execution_plan: ExecutionPlan,
+    away: _Forks | _OnDask | None = None,
+    **_,
 ) -> Iterator[DagsterEvent]:
-    """Dagster's in-process step loop (execute_plan.inner_plan_execution_iterator), with each
-    step tagged PARALLEL_TAG forked off, up to PARALLEL_STEPS at once, unless it will only
-    restore its output."""
+    """Dagster's in-process step loop (execute_plan.inner_plan_execution_iterator), with the
+    steps `away` takes sent there (forked children, or Dask workers) unless they will only
+    restore their output. Without `away`: forked children for the steps tagged PARALLEL_TAG,
+    where that is allowed (_parallel_allowed), else every step here."""
     step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="superstore-steps-")))
         active = stack.enter_context(
             execution_plan.start(
                 retry_mode=job_context.retry_mode,
@@ -212,18 +370,24 @@ def _execution_iterator(
         )
         yield capture_step_logs(job_context, step_keys, stack)
 
-        parallel = _parallel_allowed(job_context)
-        leading = _leading_to_forks(execution_plan) if parallel else set()
+        if away is None and _parallel_allowed(job_context):
+            away = _Forks(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=_FOLDER))))
+        forks = isinstance(away, _Forks)
+        leading = _leading_to_forks(execution_plan) if forks else set()
         warm = [
             step.tags[WARM_TAG]
             for step in execution_plan.get_steps_to_execute_in_topo_order()
-            if parallel and WARM_TAG in step.tags
+            if forks and WARM_TAG in step.tags
         ]
-        children: list[_Child] = []
+        children: list = []  # steps running away from this process
         stack.callback(_stop, children)  # if this loop is left early (an interrupt, an error)
         queued: list = []  # steps claimed, in Dagster's order, not yet started
         made: dict[AssetKey, str] = {}  # data versions materialized in this run
-        here_keys: set[str] = set()  # tagged steps kept in this process
+        here_keys: set[str] = set()  # steps `away` would take, kept in this process
+
+        def sent(step) -> bool:  # a step that goes away unless it will restore its output
+            return away is not None and away.takes(step) and step.key not in here_keys
+
         while not active.is_complete:
             queued.extend(active.get_steps_to_execute())
             ended = [(c, c.wait(block=False)) for c in children]
@@ -233,31 +397,23 @@ def _execution_iterator(
                 yield from _finish(job_context, active, child.step_context, events, made)
             if ended:
                 continue  # what they made may have readied other steps
-            if parallel:  # tagged steps into children while there is room
-                for step in [
-                    s for s in queued if PARALLEL_TAG in s.tags and s.key not in here_keys
-                ]:
-                    if len(children) >= PARALLEL_STEPS:
-                        break
-                    if _will_restore(job_context, step, made):
-                        here_keys.add(step.key)  # it will restore its output: milliseconds
-                        continue
-                    queued.remove(step)
-                    _prepare(step.tags[PARALLEL_TAG])
-                    step_context = job_context.for_step(step, active.get_known_state())
-                    children.append(_Child(step_context, folder / f"{step.key}.events"))
-            here = [
-                s
-                for s in queued
-                if not parallel or PARALLEL_TAG not in s.tags or s.key in here_keys
-            ]
+            for step in [s for s in queued if sent(s)]:  # away while there is room
+                if away.room is not None and len(children) >= away.room:
+                    break
+                if _will_restore(job_context, step, made):
+                    here_keys.add(step.key)  # it will restore its output: milliseconds
+                    continue
+                queued.remove(step)
+                known = active.get_known_state()
+                children.append(away.start(job_context.for_step(step, known), known))
+            here = [s for s in queued if not sent(s)]
             here.sort(key=lambda s: s.key not in leading)  # stable: else in Dagster's order
-            waiting = [s for s in queued if PARALLEL_TAG in s.tags and s.key not in here_keys]
+            waiting = [s for s in queued if sent(s)]
             if not here:
                 if children and warm and not waiting:  # idle until a child ends: prepare
                     _prepare(warm.pop(0))
                 elif children:  # nothing to do here until a child ends
-                    select.select([c.ended for c in children], [], [])
+                    away.wait_any(children)
                 elif not queued:
                     active.sleep_til_ready()
                 continue
@@ -272,11 +428,9 @@ def _execution_iterator(
             yield from _finish(job_context, active, step_context, events, made, handled=True)
 
 
-def _stop(children: list[_Child]) -> None:
+def _stop(children: list) -> None:
     for child in children:
-        with contextlib.suppress(OSError):
-            os.kill(child.pid, signal.SIGTERM)
-            os.waitpid(child.pid, 0)
+        child.stop()
 
 
 def _will_restore(job_context: PlanExecutionContext, step, made: dict[AssetKey, str]) -> bool:
@@ -284,6 +438,8 @@ def _will_restore(job_context: PlanExecutionContext, step, made: dict[AssetKey, 
     the input versions the step will see: made in this run, else the latest recorded). Such a
     step takes milliseconds, less than a fork. (Each step here is one asset, named as it is.)"""
     key = AssetKey(step.key)
+    if not job_context.job_def.asset_layer.has(key):  # not an asset's step: it runs where sent
+        return False
     assets_def = job_context.job_def.asset_layer.get(key).assets_def
     resources = job_context.scoped_resources_builder.resource_instance_dict
     node = node_of(assets_def, key, resources)

@@ -99,13 +99,13 @@ def locked_instance(
     since a new home's files are created by whichever process opens the instance first. A
     record in PostgreSQL (the team profile: runs may start on several machines): an advisory
     lock in that database."""
-    from dagster import DagsterInstance
+    from superstore_assets.engine.eventlog import opened_instance
 
     if record_is_local(home):
-        with exclusive(home / "materialize.lock", wait_message), DagsterInstance.get() as instance:
+        with exclusive(home / "materialize.lock", wait_message), opened_instance() as instance:
             yield instance
         return
-    with DagsterInstance.get() as instance:
+    with opened_instance() as instance:
         url = getattr(instance.run_storage, "postgres_url", None)
         lock = (
             exclusive_in_postgres(url, wait_message)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from superstore_assets.engine.project import ProfileError
 from superstore_assets_tests.conftest import ASSETS, BUNDLED, BUNDLED_MODIFIED, ROOT
@@ -141,6 +141,17 @@ def data_versions(home: Path) -> dict[str, str]:
     return versions
 
 
+def where_steps_ran(home: Path) -> tuple[set[str], set[str]]:
+    """The latest run's steps that ran in the run's own process, and those that ran elsewhere
+    (a Dask worker): by the process that logged each step's start."""
+    with DagsterInstance.from_config(str(home)) as instance:
+        run_id = instance.get_runs(limit=1)[0].run_id
+        run_pid = instance.all_logs(run_id, of_type=DagsterEventType.RUN_START)[0].dagster_event.pid
+        starts = instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+    here = {entry.step_key for entry in starts if entry.dagster_event.pid == run_pid}
+    return here, {entry.step_key for entry in starts} - here
+
+
 def _stored_keys(prefix: str) -> set[str]:
     import boto3
 
@@ -168,6 +179,8 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
 
     cold = _timed(team, "superstore", "materialize", home=home)
     assert f"Computed ({ASSETS})" in cold.stdout
+    here, away = where_steps_ran(home)
+    assert len(away) == ASSETS and not here, "every step that computes runs on a worker"
     settings = (home / "dagster.yaml").read_text()
     assert "SUPERSTORE_POSTGRES_URL" in settings, "the CLI made the team profile's home"
     assert not (home / "runs.db").exists() and not list(home.glob("**/*.db")), "no SQLite"
@@ -189,6 +202,8 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
     assert "Computed (0)" in back.stdout, back.stdout
     assert f"Reused ({ASSETS}) from run" in back.stdout, back.stdout
     assert data_versions(home) == first
+    here, away = where_steps_ran(home)
+    assert len(here) == ASSETS and not away, "a step that restores runs in the run's process"
 
     status = team.run("superstore", "status", home=home)
     assert status.returncode == 0, status.stderr
