@@ -68,7 +68,7 @@ def tag_run_with_dataset(context, fingerprint: dict) -> None:
     group_name=GROUP, description="The Superstore CSV file, versioned by SHA-256."
 )
 def superstore_csv(context, dataset: DatasetResource) -> ObserveResult:
-    fingerprint = dataset_fingerprint(dataset, dataset.read_bytes())
+    fingerprint = dataset_fingerprint(dataset, dataset.read_bytes(), sha256=dataset.sha256())
     tag_run_with_dataset(context, fingerprint)
     return ObserveResult(data_version=DataVersion(fingerprint["sha256"]), metadata=fingerprint)
 
@@ -92,7 +92,7 @@ def _preview(df: pd.DataFrame, rows: int = 5) -> MetadataValue:
 
 def observe_dataset(context: AssetExecutionContext, dataset: DatasetResource) -> dict:
     """Record the file about to be read as the source's version, and tag the run with it."""
-    fingerprint = dataset_fingerprint(dataset, dataset.read_bytes())
+    fingerprint = dataset_fingerprint(dataset, dataset.read_bytes(), sha256=dataset.sha256())
     record_source_version(context, fingerprint)
     tag_run_with_dataset(context, fingerprint)
     return {"dataset_path": fingerprint["path"], "dataset_sha256": fingerprint["sha256"]}

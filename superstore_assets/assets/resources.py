@@ -33,8 +33,17 @@ class DatasetResource(ConfigurableResource):
 
     def read_bytes(self) -> bytes:
         """The file's bytes, or a Failure that names the file and the fix."""
+        return _read(*self._stat())
+
+    def sha256(self) -> str:
+        """The SHA-256 of the file's bytes, worked out once per change of the file in this
+        process: the CLI's observation and the run's own record the same hash."""
+        return _sha256(*self._stat())
+
+    def _stat(self) -> tuple[str, int, int]:
         path = self.readable_path()
-        return _read(str(path), path.stat().st_mtime_ns, path.stat().st_size)
+        found = path.stat()
+        return str(path), found.st_mtime_ns, found.st_size
 
     def readable_path(self) -> Path:
         """The file's path, or a Failure that names the file and the fix."""
@@ -112,6 +121,11 @@ def params_resources(overrides: dict[str, object] | None = None) -> dict[str, Pa
         )
         for section in params.defaults()
     }
+
+
+@functools.lru_cache(maxsize=2)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_bytes(_read(path, mtime_ns, size))
 
 
 def forget_bytes() -> None:

@@ -10,7 +10,6 @@ import pandas as pd
 
 from superstore_assets.assets.resources import ScoreDatasetResource, dataset_fingerprint
 from superstore_assets.engine.dagster_internals import refresh_input_version
-from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.observation import (
     SCORING_SOURCE,
     observed_version,
@@ -29,7 +28,9 @@ GROUP = "champion"
     description="New orders to score (SUPERSTORE_SCORE_DATASET), versioned by SHA-256.",
 )
 def orders_to_score(score_dataset: ScoreDatasetResource) -> dg.ObserveResult:
-    fingerprint = dataset_fingerprint(score_dataset, score_dataset.read_bytes())
+    fingerprint = dataset_fingerprint(
+        score_dataset, score_dataset.read_bytes(), sha256=score_dataset.sha256()
+    )
     return dg.ObserveResult(
         data_version=dg.DataVersion(fingerprint["sha256"]), metadata=fingerprint
     )
@@ -38,8 +39,7 @@ def orders_to_score(score_dataset: ScoreDatasetResource) -> dg.ObserveResult:
 def observe_orders_to_score(context: dg.AssetExecutionContext, score_dataset: ScoreDatasetResource):
     """Record the file about to be scored as the source's version, unless it is already (its
     lines are counted only for a new observation)."""
-    data = score_dataset.read_bytes()
-    sha256 = sha256_bytes(data)
+    data, sha256 = score_dataset.read_bytes(), score_dataset.sha256()
     if observed_version(context.instance, SCORING_SOURCE) != sha256:
         context.log_event(
             source_observation(

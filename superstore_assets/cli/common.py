@@ -83,14 +83,12 @@ def observe(instance, dataset) -> tuple[str, str | None]:
     from dagster import Failure
 
     from superstore_assets.assets.resources import dataset_fingerprint
-    from superstore_assets.engine.hashing import sha256_bytes
     from superstore_assets.engine.observation import observed_version, source_observation
 
     try:
-        data = dataset.read_bytes()
+        data, version = dataset.read_bytes(), dataset.sha256()
     except Failure as failure:
         raise DatasetUnreadable(failure.description) from failure
-    version = sha256_bytes(data)
     previous = observed_version(instance)
     if previous != version:  # record it, with its rows counted
         fingerprint = dataset_fingerprint(dataset, data, sha256=version)
@@ -102,7 +100,6 @@ def observe_orders_to_score(instance) -> None:
     """Record an observation of the orders to score if their hash changed (a missing file is
     left to the `scored_orders` step, which says what is wrong)."""
     from superstore_assets.assets.resources import ScoreDatasetResource, dataset_fingerprint
-    from superstore_assets.engine.hashing import sha256_bytes
     from superstore_assets.engine.observation import (
         SCORING_SOURCE,
         observed_version,
@@ -113,10 +110,9 @@ def observe_orders_to_score(instance) -> None:
     orders = ScoreDatasetResource(path=score_dataset_path(), date_format=date_format_setting())
     if not orders.resolved_path().is_file():
         return
-    data = orders.resolved_path().read_bytes()
-    version = sha256_bytes(data)
+    version = orders.sha256()
     if observed_version(instance, SCORING_SOURCE) != version:
-        fingerprint = dataset_fingerprint(orders, data, sha256=version)
+        fingerprint = dataset_fingerprint(orders, orders.read_bytes(), sha256=version)
         instance.report_runless_asset_event(source_observation(fingerprint, SCORING_SOURCE))
 
 

@@ -276,3 +276,39 @@ def test_too_few_orders_to_split_is_one_readable_failure(workspace, tmp_path):
         "Cannot split the orders three ways: only 3 orders: a 5-fold split into "
         "train/validation/test needs at least 5."
     )
+
+
+@pytest.mark.slow
+def test_the_file_is_hashed_once_for_the_observation_and_the_run(workspace, tmp_path, monkeypatch):
+    """`superstore materialize` observes the file, then the run records it again: one hash of
+    its bytes serves both (at millions of lines, a hash is seconds)."""
+    import shutil
+
+    from superstore_assets.assets import resources
+    from superstore_assets.assets.definitions import make_definitions
+    from superstore_assets.cli.common import observe
+    from superstore_assets.engine import hashing
+
+    dataset = tmp_path / "orders.csv"
+    shutil.copyfile(BUNDLED, dataset)
+    size = dataset.stat().st_size
+    hashed: list[int] = []
+
+    def counted(data: bytes) -> str:
+        hashed.append(len(data))
+        return hashlib.sha256(data).hexdigest()
+
+    monkeypatch.setattr(hashing, "sha256_bytes", counted)
+    monkeypatch.setattr(resources, "sha256_bytes", counted)
+    definitions = make_definitions(dataset=str(dataset), storage=str(workspace.storage))
+    job = definitions.resolve_job_def("superstore_pipeline")
+    with workspace.instance() as instance:
+        version, _ = observe(instance, resources.DatasetResource(path=str(dataset)))
+        result = job.execute_in_process(
+            instance=instance, asset_selection=[AssetKey("orders_raw")], raise_on_error=False
+        )
+        assert result.success
+        recorded = metadata(instance, "orders_raw")
+    assert version == hashlib.sha256(dataset.read_bytes()).hexdigest()
+    assert hashed.count(size) == 1, hashed
+    assert recorded["dataset_sha256"] == version
