@@ -70,6 +70,17 @@ def write_atomic(path: UPath | Path, data: bytes) -> None:
             temporary.unlink()
 
 
+def copy_atomic(source: UPath | Path, target: UPath | Path) -> None:
+    """Copy a stored file to another name in the same storage, whole or not at all: a local
+    file through write_atomic; on an object store the store copies it itself (one request,
+    all or nothing there), instead of the bytes going down and up again."""
+    if getattr(source, "protocol", "") in LOCAL_PROTOCOLS:
+        write_atomic(target, source.read_bytes())
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source.fs.copy(source.path, target.path)
+
+
 # What may become part of a stored file's path: an asset name or a folder name (letters,
 # digits, _ . -, not starting with a dot); a version is checked by version_store.py. Nothing from
 # configuration or from an asset key can then point a write outside the storage folder.

@@ -32,11 +32,11 @@ from superstore_assets.engine.codecs import (
     encode,
     project,
 )
-from superstore_assets.engine.files import confined, write_atomic
+from superstore_assets.engine.files import confined, copy_atomic, write_atomic
 from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.lineage import dataset_lineage
 from superstore_assets.engine.previews import PLOTLYJS, ensure_plotlyjs, png_preview
-from superstore_assets.engine.version_store import VersionStore, write_noted
+from superstore_assets.engine.version_store import VersionStore, remember, write_noted
 
 # Likewise the version of each output stored by this process, by run: an input made earlier in
 # the same run loads without asking the instance (which answers the same, slower).
@@ -179,10 +179,14 @@ class StorageIOManager(ConfigurableIOManager):
         self, store: VersionStore, name: str, version: str, data: bytes | None = None
     ) -> None:
         """Copy a version to the files people open: <asset>.<ext> (and a figure's page). `data`:
-        the version's bytes, when they are at hand (just written), so as not to read them back."""
+        the version's bytes, when they are at hand (just written), so as not to read them back;
+        else the storage copies the stored version."""
+        current = store.current_path(name)
         if data is None:
-            data = store.version_path(name, version).read_bytes()
-        write_noted(store.current_path(name), data, version)
+            copy_atomic(store.version_path(name, version), current)
+            remember(current, version)
+        else:
+            write_noted(current, data, version)
         if self.kind != "figure":
             return
         ensure_plotlyjs(store.base)
@@ -190,7 +194,7 @@ class StorageIOManager(ConfigurableIOManager):
             source = store.version_path(name, version, extension)
             target = store.current_path(name, extension)
             if source.exists():
-                write_atomic(target, source.read_bytes())
+                copy_atomic(source, target)
             elif target.exists():
                 target.unlink()  # a preview of another version must not stay beside this one
 

@@ -24,3 +24,29 @@ def test_a_storage_url_is_a_local_folder_or_an_object_store(url, local, folder):
         assert local_path(url) == folder
     else:
         assert protocol(url) == url.split("://")[0]
+
+
+def test_a_copy_on_an_object_store_is_made_by_the_store_not_through_this_process(
+    tmp_path, monkeypatch
+):
+    from superstore_assets.engine.files import copy_atomic, open_root, write_atomic
+
+    root = open_root(f"memory://copies-{tmp_path.name}")
+    source, target = root / "versions" / "a" / "v.parquet", root / "a.parquet"
+    write_atomic(source, b"stored bytes")
+    write_atomic(target, b"an older version")
+
+    def downloaded(self):
+        raise AssertionError(f"{self} was read into this process")
+
+    monkeypatch.setattr(type(source), "read_bytes", downloaded)
+    copy_atomic(source, target)
+    monkeypatch.undo()
+    assert target.read_bytes() == b"stored bytes"
+    assert sorted(p.name for p in root.iterdir()) == ["a.parquet", "versions"]  # no temporary
+    # A local file is copied whole under a temporary name and renamed into place.
+    local = tmp_path / "v.parquet"
+    local.write_bytes(b"local bytes")
+    copy_atomic(local, tmp_path / "current" / "a.parquet")
+    assert (tmp_path / "current" / "a.parquet").read_bytes() == b"local bytes"
+    assert [p.name for p in (tmp_path / "current").iterdir()] == ["a.parquet"]
