@@ -97,16 +97,28 @@ def command_line(pid: int) -> str:
 
 
 def stop_group(process: subprocess.Popen, grace: float = 60) -> tuple[float, list[str]]:
-    """End a process and all it started: SIGTERM to its group, SIGKILL to what lingers.
+    """End a process and all it started: SIGTERM to its group (and, once the process has
+    ended, to what started in the group after that), SIGKILL to what lingers.
 
     Returns the seconds the group took to end on SIGTERM alone (inf if it needed SIGKILL), and
     the command lines of what was still running when the grace ran out.
     """
     started = time.monotonic()
     os.killpg(process.pid, signal.SIGTERM)
+    told_late_starters = False
     while time.monotonic() - started < grace:
-        if process.poll() is not None and not live_members(process.pid):
-            return time.monotonic() - started, []
+        if process.poll() is not None:
+            members = live_members(process.pid)
+            if not members:
+                return time.monotonic() - started, []
+            if not told_late_starters:
+                # Started after the SIGTERM, so never given it: `dagster dev`'s web server
+                # restarts a code server that exits before the web server does, and that one
+                # would wait 45 s for a heartbeat before it ends by itself (seen in a suite run).
+                told_late_starters = True
+                for pid in members:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
         time.sleep(0.5)
     lingering = [command_line(pid) for pid in live_members(process.pid)]
     for pid in live_members(process.pid):
