@@ -11,6 +11,9 @@ What for:
   forked: it reuses Dagster's run loop (ExecuteRunWithPlanIterable, PlanExecutionContextManager),
   its step events (step_events), hooks (run_hooks) and captured logs (capture_step_logs), and
   hands events between processes with Dagster's own serialisation;
+- the team executor runs a step on a Dask worker as dagster-dask's worker function does
+  (run_step: the job rebuilt, a plan of that one step executed), with an instance the worker
+  keeps between steps;
 - the event log (eventlog.py) is Dagster's SQLite event log with its connections kept open;
 - reuse compares with the input versions a step reads as Dagster will record them
   (input_data_versions), and orders_raw makes a step re-read its input's version after
@@ -33,7 +36,11 @@ from dagster import AssetExecutionContext, AssetKey, LoggerDefinition, OpExecuti
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution import context_creation_job
-from dagster._core.execution.api import ExecuteRunWithPlanIterable
+from dagster._core.execution.api import (
+    ExecuteRunWithPlanIterable,
+    create_execution_plan,
+    execute_plan,
+)
 from dagster._core.execution.compute_logs import create_compute_log_file_key
 from dagster._core.execution.context.system import (
     PlanExecutionContext,
@@ -75,6 +82,17 @@ __all__ = [
     "deserialize_value",
     "serialize_value",
 ]
+
+
+def run_step(recon_job, dagster_run, run_config, step_key: str, instance, known_state) -> list:
+    """One step of a run, executed in this process on `instance` as dagster-dask's worker
+    function does it: the job rebuilt from its reference, a plan of that one step (knowing what
+    the run has made so far), its events written to the run record and returned."""
+    job = recon_job.get_subset(op_selection=dagster_run.resolved_op_selection)
+    plan = create_execution_plan(
+        job, run_config=run_config, step_keys_to_execute=[step_key], known_state=known_state
+    )
+    return list(execute_plan(plan, job, instance, dagster_run, run_config=run_config))
 
 
 def step_events(step_context: StepExecutionContext) -> Iterator[DagsterEvent]:

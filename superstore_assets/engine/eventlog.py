@@ -113,10 +113,16 @@ def opened_instance() -> Iterator[Any]:
     from dagster import DagsterInstance
 
     with DagsterInstance.get() as instance:
-        if getattr(instance.run_storage, "postgres_url", None):
-            # No statement timeout, as with Dagster's defaults; connections renewed hourly.
-            instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=20)
+        hold_connections(instance)
         yield instance
+
+
+def hold_connections(instance: Any) -> None:
+    """For a record in PostgreSQL, keep a connection per storage open between queries (as
+    Dagster's web server does), with no statement timeout, as Dagster's defaults; connections
+    are renewed hourly. A record in SQLite files is left as it is."""
+    if getattr(instance.run_storage, "postgres_url", None):
+        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=20)
 
 
 def keep_connections_open(storage: Any) -> bool:

@@ -26,9 +26,9 @@ otherwise, and where there is no fork (Windows), it is the in-process executor.
 
 The team executor (the team profile) is the same loop with Dask workers in place of the forks:
 every step that computes is sent to a worker, which runs it as dagster-dask's executor does
-(the job rebuilt there, the instance opened from its reference), and every step that will
-restore its output runs in the run's process. A step is sent once its inputs are made, so the
-freshness rule is asked with the versions it will see.
+(the job rebuilt there; the instance opened from its reference, once per worker process), and
+every step that will restore its output runs in the run's process. A step is sent once its
+inputs are made, so the freshness rule is asked with the versions it will see.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from pathlib import Path
 
 from dagster import (
     AssetKey,
+    DagsterInstance,
     DagsterInvariantViolationError,
     ExecutorDefinition,
     executor,
@@ -68,10 +69,11 @@ from superstore_assets.engine.dagster_internals import (
     deserialize_value,
     forget_connections,
     run_hooks,
+    run_step,
     serialize_value,
     step_events,
 )
-from superstore_assets.engine.eventlog import keep_connections_open
+from superstore_assets.engine.eventlog import hold_connections, keep_connections_open
 from superstore_assets.engine.freshness import node_of, will_restore
 from superstore_assets.engine.memory import large_table_seen
 
@@ -249,16 +251,15 @@ class _OnDask:
         return True
 
     def start(self, step_context, known_state) -> _OnDaskStep:
-        from dagster_dask.executor import get_dask_resource_requirements, query_on_dask_worker
+        from dagster_dask.executor import get_dask_resource_requirements
 
         context, step = self.plan_context, step_context.step
         future = self.client.submit(
-            query_on_dask_worker,
-            [],  # no Dask dependencies: a step is submitted once its inputs are made
+            _on_worker,
             context.reconstructable_job,
             context.dagster_run,
             context.run_config,
-            [step.key],
+            step.key,
             self.instance_ref,
             known_state,
             key=f"{context.job_name}.{step.key}.{context.run_id}",
@@ -272,6 +273,22 @@ class _OnDask:
         from distributed import wait
 
         wait([c.future for c in children], return_when="FIRST_COMPLETED")
+
+
+# The Dagster instance a Dask worker process keeps for each record it runs steps for.
+_WORKER_INSTANCES: dict[str, DagsterInstance] = {}
+
+
+def _on_worker(recon_job, dagster_run, run_config, step_key: str, instance_ref, known_state):
+    """A step on a Dask worker, as dagster-dask's worker function runs it, except that the
+    worker keeps its instance between steps, with its PostgreSQL connections open (opened for
+    each step, an instance costs a connection for every query it makes)."""
+    key = serialize_value(instance_ref)
+    instance = _WORKER_INSTANCES.get(key)
+    if instance is None:
+        instance = _WORKER_INSTANCES[key] = DagsterInstance.from_ref(instance_ref)
+        hold_connections(instance)
+    return run_step(recon_job, dagster_run, run_config, step_key, instance, known_state)
 
 
 class _OnDaskStep:

@@ -201,6 +201,29 @@ def test_the_local_executor_runs_dagsters_step_loop_hooks_and_log_capture(worksp
     assert captured, "the run's stdout was not captured in the compute logs"
 
 
+def test_a_step_runs_alone_on_an_instance_as_a_dask_worker_runs_it(workspace):
+    """run_step (the team executor's worker side): one step of a run, in this process, on the
+    instance given, its events written to the run record and returned; the step after it, run
+    the same way with what the run made so far, reads its input."""
+    with workspace.instance() as instance:
+        recon = reconstructable(hooked_job)
+        job = recon.get_definition()
+        run = instance.create_run_for_job(job_def=job, execution_plan=None)
+        first_events = dagster_internals.run_step(recon, run, {}, "first", instance, None)
+        second_events = dagster_internals.run_step(recon, run, {}, "forked", instance, None)
+        recorded = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_SUCCESS)
+        made = instance.get_latest_materialization_event(AssetKey("forked"))
+    for events, key in ((first_events, "first"), (second_events, "forked")):
+        assert [e.step_key for e in events if e.event_type == DagsterEventType.STEP_SUCCESS] == [
+            key
+        ]
+        assert {e.pid for e in events if e.event_type == DagsterEventType.STEP_START} == {
+            os.getpid()
+        }
+    assert sorted(r.step_key for r in recorded) == ["first", "forked"]
+    assert made is not None and made.run_id == run.run_id
+
+
 SEEN: list = []
 
 
