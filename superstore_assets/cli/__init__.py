@@ -29,7 +29,7 @@ from superstore_assets.cli.materialize import materialize
 from superstore_assets.cli.predict import predict
 from superstore_assets.cli.prune import gc
 from superstore_assets.cli.status import observe_command, status
-from superstore_assets.engine.one_shot import exit_now
+from superstore_assets.engine.one_shot import collector_off, exit_now
 
 
 def parser() -> argparse.ArgumentParser:
@@ -114,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The `superstore` command itself: main(), then a quick exit (engine/one_shot.py)."""
+    """The `superstore` command itself: main() with no collector passes over the modules it
+    imports, then a quick exit (engine/one_shot.py)."""
     common.ONE_COMMAND_PROCESS = True
+    collector_off()
     code = main()
     exit_now(code)
     sys.exit(code)  # another thread is still at work: let the interpreter wait for it
