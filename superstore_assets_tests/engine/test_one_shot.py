@@ -59,6 +59,10 @@ def _process(argv0: str, body: str) -> subprocess.CompletedProcess:
         "atexit.register(lambda: print('later handler', flush=False))\n"
         "sys.stdout.write('x' * 100_000 + '\\n')  # buffered, not yet written to the pipe\n" + body
     )
+    return _python(script)
+
+
+def _python(script: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
@@ -118,9 +122,7 @@ def test_loading_the_definitions_takes_no_collector_passes_and_leaves_the_collec
         "superstore_assets.defs\n"
         "print(len(passes), gc.isenabled())\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = _python(script)
     passes, enabled = done.stdout.split()
     assert int(passes) <= 2 and enabled == "True", done.stdout + done.stderr
 
@@ -139,9 +141,7 @@ def test_the_superstore_command_turns_the_collector_on_once_its_heap_is_frozen()
         "cli.main = main\n"
         "cli.run()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = _python(script)
     assert (done.returncode, done.stdout.splitlines()) == (
         0,
         ["before False", "run True True"],
