@@ -18,11 +18,12 @@
   flush, weakref finalizers, multiprocessing's clean-up), its output flushed, and os._exit.
   The run's record and outputs are written before the command returns.
 
-`superstore` does both (cli/__init__.py, cli/materialize.py). So do Dagster's own one-shot
-commands when they load the project (`dagster asset materialize`, `dagster job execute`,
-`dg launch`), with the exit status Dagster passes to sys.exit: see settle_dagster_command. Any
-other process that imports the project (the tests, the web server, a notebook) keeps the
-interpreter's own ways.
+`superstore` does all three (cli/__init__.py, cli/materialize.py). Dagster's own one-shot
+commands (`dagster asset materialize`, `dagster job execute`, `dg launch`) do the last two when
+they load the project, with the exit status Dagster passes to sys.exit: see
+settle_dagster_command. Any other process that imports the project (the tests, the web server,
+a notebook) keeps the interpreter's own ways, but for the collector being off while the
+definitions load.
 """
 
 from __future__ import annotations
