@@ -1,6 +1,10 @@
 """Test-set metrics and the comparison figures."""
 
+import warnings
+
+import numpy as np
 import pytest
+from sklearn.inspection import permutation_importance
 
 from superstore_assets.pipeline import config, evaluation, models, split
 from superstore_assets_tests.frames import feature_table
@@ -10,15 +14,59 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def evaluations():
+def fitted():
+    """The three models fitted on a feature table, and the table's train and test sides."""
     table = feature_table()
     train, validation = split.side(table, "train"), split.side(table, "validation")
-    test = split.side(table, "test")
-    result = {}
-    for spec in config.MODEL_SPECS:
-        model = models.fit_best_model(spec, train, validation).pipeline
-        result[spec.name] = evaluation.evaluate(model, train, test)
-    return result, test
+    found = {
+        spec.name: models.fit_best_model(spec, train, validation).pipeline
+        for spec in config.MODEL_SPECS
+    }
+    return found, train, split.side(table, "test")
+
+
+@pytest.fixture(scope="module")
+def evaluations(fitted):
+    found, train, test = fitted
+    return {name: evaluation.evaluate(model, train, test) for name, model in found.items()}, test
+
+
+def scikit_learns(model, x, y) -> np.ndarray:
+    return permutation_importance(
+        model, x, y, scoring="roc_auc", n_repeats=5, random_state=config.SEED
+    ).importances_mean
+
+
+def test_permutation_importance_is_scikit_learns_to_the_bit(fitted):
+    found, _, test = fitted
+    x, y = test[list(config.FEATURES)], test[config.TARGET]
+    for name, model in found.items():
+        assert evaluation.output_columns(model, list(config.FEATURES)) is not None, name
+        ours = evaluation.permutation_importance(model, x, y, n_repeats=5, seed=config.SEED)
+        assert np.array_equal(ours, scikit_learns(model, x, y)), name
+        assert ours.max() > 0.01, name  # shuffling some feature costs the model something
+
+
+def test_preprocessing_that_drops_a_column_is_left_to_scikit_learn(fitted):
+    _, train, test = fitted
+    train = train.assign(Quantity=np.nan)  # the median imputer drops a column with no values
+    spec = next(spec for spec in config.MODEL_SPECS if spec.name == "decision_tree")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Skipping features without any observed"
+        model = models.build_pipeline(spec, {"max_depth": 4}).fit(
+            train[list(config.FEATURES)], train[config.TARGET]
+        )
+        x, y = test[list(config.FEATURES)], test[config.TARGET]
+        assert evaluation.output_columns(model, list(config.FEATURES)) is None
+        ours = evaluation.permutation_importance(model, x, y, n_repeats=5, seed=config.SEED)
+        assert np.array_equal(ours, scikit_learns(model, x, y))
+
+
+def test_the_forest_predicts_in_one_thread_and_keeps_its_setting(fitted):
+    forest = fitted[0]["random_forest"][-1]
+    alone = evaluation.single_threaded(forest)
+    assert (alone.n_jobs, forest.n_jobs) == (1, 2)
+    assert alone.estimators_ is forest.estimators_  # the trees shared, not copied
 
 
 def test_metrics_are_scores_and_the_matrix_counts_the_test_rows(evaluations):
