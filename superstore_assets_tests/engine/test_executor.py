@@ -259,3 +259,57 @@ def test_the_way_to_a_fork_goes_first_and_a_later_step_is_prepared_while_the_for
     pid, when = WARMED[0]
     assert pid == os.getpid() != steps["forked"][0]  # in the run's process, not the child
     assert steps["forked"][1] < when < steps["forked"][2] < steps["warmed"][1]
+
+
+# Two forks fill both cores; the one below the first must not wait for a preparation.
+
+
+@asset(op_tags={PARALLEL_TAG: "true"})
+def first_fork(root: int) -> int:
+    time.sleep(1)
+    return root
+
+
+@asset(op_tags={PARALLEL_TAG: "true"})
+def second_fork(root: int) -> int:
+    time.sleep(2.5)
+    return root
+
+
+@asset(op_tags={PARALLEL_TAG: "true"})
+def below_the_first(first_fork: int) -> int:
+    time.sleep(0.2)
+    return first_fork
+
+
+def slow_warm_up() -> None:
+    """A preparation longer than the first fork (an import on a loaded machine)."""
+    WARMED.append((os.getpid(), time.time()))
+    time.sleep(1.5)
+
+
+@asset(op_tags={executor.WARM_TAG: f"{__name__}:slow_warm_up"})
+def warmed_last(below_the_first: int, second_fork: int) -> int:
+    return below_the_first + second_fork
+
+
+def busy_job():
+    return local_job("busy", [root, first_fork, second_fork, below_the_first, warmed_last])
+
+
+def test_a_preparation_waits_for_a_free_core_and_never_holds_up_a_fork(workspace, monkeypatch):
+    monkeypatch.setattr(executor._Forks, "room", 2)  # as on this 2-core machine, on any
+    WARMED.clear()
+    executor._PREPARED.discard(f"{__name__}:slow_warm_up")
+    instance = workspace.instance()
+    with execute_job(reconstructable(busy_job), instance=instance) as done:
+        assert done.success
+        steps = _steps(instance, done.run_id)
+    instance.dispose()
+    assert steps["first_fork"][1] < steps["second_fork"][2]  # both forks ran at once
+    [(pid, when)] = WARMED
+    assert pid == os.getpid()
+    # While both forks ran, no preparation: the step below the first forked as it ended, and
+    # the preparation came once it had ended too, beside the second fork.
+    assert steps["below_the_first"][1] < when, (steps, when)
+    assert steps["below_the_first"][2] <= when < steps["second_fork"][2], (steps, when)
