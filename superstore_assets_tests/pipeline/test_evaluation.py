@@ -62,11 +62,12 @@ def test_preprocessing_that_drops_a_column_is_left_to_scikit_learn(fitted):
         assert np.array_equal(ours, scikit_learns(model, x, y))
 
 
-def test_the_forest_predicts_in_one_thread_and_keeps_its_setting(fitted):
+def test_the_forest_predicts_few_lines_in_one_thread_and_keeps_its_setting(fitted):
     forest = fitted[0]["random_forest"][-1]
-    alone = evaluation.single_threaded(forest)
+    alone = evaluation.for_predicting(forest, evaluation.ONE_THREAD_MAX_ROWS - 1)
     assert (alone.n_jobs, forest.n_jobs) == (1, 2)
     assert alone.estimators_ is forest.estimators_  # the trees shared, not copied
+    assert evaluation.for_predicting(forest, evaluation.ONE_THREAD_MAX_ROWS) is forest
 
 
 def test_metrics_are_scores_and_the_matrix_counts_the_test_rows(evaluations):
