@@ -9,6 +9,7 @@ Code edits are made to a copy of the package in a temporary folder, which the CL
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import shutil
@@ -117,6 +118,12 @@ def test_metrics(workspace: Workspace) -> dict[str, float]:
 test_metrics.__test__ = False  # a helper, not a test
 
 
+def champion_card(workspace: Workspace) -> dict:
+    with workspace.instance() as instance:
+        event = instance.get_latest_materialization_event(AssetKey("champion"))
+        return event.asset_materialization.metadata["card"].value
+
+
 def with_renamed_customer(source: Path, target: Path) -> str:
     """A copy of the dataset with the first row's customer renamed wherever they appear."""
     data = source.read_bytes()
@@ -220,9 +227,14 @@ def test_only_what_changed_reruns(after_a_run, tmp_path):
     computed = names(text, "Computed")
     assert {"orders_raw", "orders_clean"} <= computed
     assert not computed & (MODELS | METRICS | RESULT_FIGURES), computed
-    # The champion and the report read the dataset's record (for the model card, the facts).
-    assert expected - {"champion", "report"} <= names(text, "Reused")
+    # The report reads the dataset's record (its facts) and is made again. The champion reads
+    # the models, their evaluations and the split: it is restored, and its card still names the
+    # file its models were trained on.
+    assert expected - {"report"} <= names(text, "Reused") and "report" in computed
     assert data_versions(workspace)["model_features"] == first_versions["model_features"]
+    assert data_versions(workspace)["champion"] == first_versions["champion"]
+    card = champion_card(workspace)
+    assert card["dataset_sha256"] == hashlib.sha256(original.read_bytes()).hexdigest(), card
 
     # 2. The modified dataset: status names the source, the models retrain, metrics differ.
     # Right after a run, with only the file swapped, status answers without Dagster, and as
