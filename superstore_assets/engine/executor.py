@@ -76,6 +76,7 @@ from superstore_assets.engine.dagster_internals import (
 from superstore_assets.engine.eventlog import hold_connections, keep_connections_open
 from superstore_assets.engine.freshness import node_of, will_restore
 from superstore_assets.engine.memory import large_table_seen
+from superstore_assets.engine.observation import observed_size
 
 # On the steps worth a process of their own: seconds of scikit-learn, little data. Its value is
 # "true", or "module:function" to call in the run's process before the step is forked.
@@ -358,14 +359,21 @@ def _leading_to_forks(execution_plan: ExecutionPlan) -> set[str]:
 
 
 def _parallel_allowed(job_context: PlanExecutionContext) -> bool:
+    """Whether steps may fork: where there is a fork, and the dataset is small enough that two
+    steps at once fit in memory. A run of some assets only (what is stale below an edited
+    model, say) may not have the dataset resource; the file's size is then the one its latest
+    observation recorded (the CLI observes it before every run)."""
     if not hasattr(os, "fork") or large_table_seen():
         return False
     dataset = job_context.scoped_resources_builder.resource_instance_dict.get("dataset")
-    try:
-        size = dataset.resolved_path().stat().st_size
-    except (AttributeError, OSError):
-        return False
-    return size <= PARALLEL_MAX_DATASET_BYTES
+    if dataset is not None:
+        try:
+            size = dataset.resolved_path().stat().st_size
+        except OSError:
+            return False
+    else:
+        size = observed_size(job_context.instance)
+    return size is not None and size <= PARALLEL_MAX_DATASET_BYTES
 
 
 def _execution_iterator(

@@ -23,6 +23,15 @@ def observed_version(instance: DagsterInstance, key: AssetKey = SOURCE) -> str |
     return found[0].asset_observation.tags.get(DATA_VERSION_TAG)
 
 
+def observed_size(instance: DagsterInstance, key: AssetKey = SOURCE) -> int | None:
+    """The file's size in bytes as its latest observation recorded it, if any."""
+    found = instance.fetch_observations(key, limit=1).records
+    if not found or found[0].asset_observation is None:
+        return None
+    size = found[0].asset_observation.metadata.get("size_bytes")
+    return None if size is None else int(size.value)
+
+
 def source_observation(fingerprint: dict, key: AssetKey = SOURCE) -> AssetObservation:
     """An observation of the file with its path, size, hash and rows (resources.py), carrying
     the hash as its data version."""

@@ -313,3 +313,30 @@ def test_a_preparation_waits_for_a_free_core_and_never_holds_up_a_fork(workspace
     # the preparation came once it had ended too, beside the second fork.
     assert steps["below_the_first"][1] < when, (steps, when)
     assert steps["below_the_first"][2] <= when < steps["second_fork"][2], (steps, when)
+
+
+def test_a_run_without_the_dataset_resource_forks_by_the_observed_size(workspace):
+    """A run of some assets only (below an edited model, say) may not need the dataset
+    resource: the size its latest observation recorded then decides, and steps fork."""
+    from dagster import AssetObservation
+
+    from superstore_assets.engine.observation import SOURCE
+
+    instance = workspace.instance()
+    selection = [AssetKey("succeeds")]
+    try:
+        with execute_job(reconstructable(small_job), instance=instance) as done:
+            assert not done.success  # `fails` and `dies` do; `upstream` is materialized
+        for size, forked in ((None, False), (BUNDLED.stat().st_size, True)):
+            if size is not None:
+                observed = AssetObservation(asset_key=SOURCE, metadata={"size_bytes": size})
+                instance.report_runless_asset_event(observed)
+            with execute_job(
+                reconstructable(small_job), instance=instance, asset_selection=selection
+            ) as done:
+                assert done.success
+                steps = _steps(instance, done.run_id)
+            assert set(steps) == {"succeeds"}
+            assert (steps["succeeds"][0] != os.getpid()) == forked, size
+    finally:
+        instance.dispose()
