@@ -123,14 +123,14 @@ def permutation_importance(
     from sklearn.utils import check_random_state
 
     columns = output_columns(model, list(x.columns))
-    if columns is None:
+    transformed = model[:-1].transform(x) if columns is not None else None
+    if not isinstance(transformed, np.ndarray):  # another shape, or a sparse matrix
         from sklearn.inspection import permutation_importance as by_scikit_learn
 
         return by_scikit_learn(
             model, x, y, scoring="roc_auc", n_repeats=n_repeats, random_state=seed
         ).importances_mean
     estimator = for_predicting(model[-1], len(x))
-    transformed = np.asarray(model[:-1].transform(x))
     scorer = check_scoring(estimator, scoring="roc_auc")
     baseline = scorer(estimator, transformed, y)
     # As scikit-learn: one seed drawn from `seed`, each feature's shuffles drawn from it anew.

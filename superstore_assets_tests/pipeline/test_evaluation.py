@@ -62,6 +62,31 @@ def test_preprocessing_that_drops_a_column_is_left_to_scikit_learn(fitted):
         assert np.array_equal(ours, scikit_learns(model, x, y))
 
 
+def test_a_sparse_preprocessed_matrix_is_left_to_scikit_learn(fitted):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    _, train, test = fitted
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", SimpleImputer(strategy="median"), list(config.NUMERIC_FEATURES)),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), ["Category", "Region"]),
+        ],
+        sparse_threshold=1.0,  # one-hot columns kept sparse: the whole matrix is sparse
+    )
+    features = [*config.NUMERIC_FEATURES, "Category", "Region"]
+    model = Pipeline(
+        [("preprocess", preprocess), ("model", DecisionTreeClassifier(max_depth=3))]
+    ).fit(train[features], train[config.TARGET])
+    x, y = test[features], test[config.TARGET]
+    assert evaluation.output_columns(model, features) is not None  # mapped, but sparse
+    ours = evaluation.permutation_importance(model, x, y, n_repeats=5, seed=config.SEED)
+    assert np.array_equal(ours, scikit_learns(model, x, y))
+
+
 def test_the_forest_predicts_few_lines_in_one_thread_and_keeps_its_setting(fitted):
     forest = fitted[0]["random_forest"][-1]
     alone = evaluation.for_predicting(forest, evaluation.ONE_THREAD_MAX_ROWS - 1)
