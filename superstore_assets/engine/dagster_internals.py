@@ -30,7 +30,7 @@ What for:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from dagster import AssetExecutionContext, AssetKey, LoggerDefinition, OpExecutionContext
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
@@ -214,6 +214,36 @@ def failed_blocking_checks(
         target = evaluation.target_materialization_data
         if target is not None:
             found.setdefault(key.asset_key, {}).setdefault(target.storage_id, []).append(key.name)
+    return found
+
+
+# How far back a check's history is searched for the evaluations of an earlier output.
+CHECK_HISTORY = 200
+
+
+def check_evaluations_of(
+    instance, asset: AssetKey, names: Sequence[str], storage_id: int
+) -> list | None:
+    """The evaluations of the asset's checks `names` that targeted the materialization stored
+    with `storage_id` (AssetCheckEvaluation, in the order of `names`), or None if one of them is
+    not among each check's CHECK_HISTORY latest. One query a check, through the same method of
+    Dagster's storage classes as above."""
+    from dagster import AssetCheckEvaluation, AssetCheckKey
+
+    found = []
+    for name in names:
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            AssetCheckKey(asset, name), limit=CHECK_HISTORY
+        )
+        for record in history:
+            evaluation = record.evaluation
+            target = getattr(evaluation, "target_materialization_data", None)
+            checked = target.storage_id if target is not None else None
+            if isinstance(evaluation, AssetCheckEvaluation) and checked == storage_id:
+                found.append(evaluation)
+                break
+        else:
+            return None
     return found
 
 

@@ -85,6 +85,7 @@ class Prior:
     run_id: str
     version: str
     metadata: Mapping
+    storage_id: int | None = None  # of its materialization event, which its checks target
 
 
 @dataclass
@@ -168,7 +169,7 @@ def find_prior(
             continue
         version = (materialization.tags or {}).get(DATA_VERSION_TAG)
         if version and node.store is not None and node.store.is_intact(node.key.path[-1], version):
-            return Prior(record.run_id, version, materialization.metadata)
+            return Prior(record.run_id, version, materialization.metadata, record.storage_id)
     return None
 
 

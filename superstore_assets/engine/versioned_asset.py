@@ -11,7 +11,8 @@ and settings the function reaches (superstore_assets.engine.codeversion), and at
 3. otherwise calls the function, encodes the value, and returns it with the SHA-256 of its
    bytes as the data version, so that an unchanged result cuts off everything below it.
 
-Checks are functions of the stored value, so a restored output is checked like a computed one.
+Checks are functions of the stored value (and part of the code version), so a restored output
+gets the results recorded for the same bytes, or, where none are found, is checked again.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from dagster import (
 
 from superstore_assets.engine.codecs import decode
 from superstore_assets.engine.codeversion import cached_components, code_version
-from superstore_assets.engine.dagster_internals import input_data_versions
+from superstore_assets.engine.dagster_internals import check_evaluations_of, input_data_versions
 from superstore_assets.engine.freshness import (
     CODE_COMPONENTS,
     COMPUTE_SECONDS,
@@ -148,6 +149,7 @@ def versioned_asset(
             node = node_of(context.assets_def, context.asset_key, _resources(context), components)
             value = None
             prior = None
+            recorded = None  # the earlier output's check results, when it is restored
             if reuse_allowed(context.run.tags):
                 prior = find_prior(context.instance, node, input_data_versions(context))
             if prior is not None:
@@ -158,7 +160,9 @@ def versioned_asset(
                 metadata[REUSED_FROM_RUN] = origin
                 stored = Stored(version=prior.version, reused_from_run=origin)
                 if checks is not None and check_reads != ("metadata",):
-                    value = decode(kind, node.store.verified(name, prior.version))
+                    recorded = _recorded_checks(context, prior)
+                    if recorded is None:
+                        value = decode(kind, node.store.verified(name, prior.version))
             else:
                 loaded = {k: v.load() if isinstance(v, Pending) else v for k, v in inputs.items()}
                 if params:
@@ -181,7 +185,9 @@ def versioned_asset(
             metadata[CODE_COMPONENTS] = MetadataValue.json(components)
             metadata[SETTINGS] = MetadataValue.json(dict(node.settings))
             yield Output(stored, data_version=DataVersion(stored.version), metadata=metadata)
-            if check_reads == ("metadata",):
+            if recorded is not None:
+                yield from recorded
+            elif check_reads == ("metadata",):
                 yield from checks(metadata)
             elif checks is not None:
                 yield from checks(value, metadata) if len(check_reads) > 1 else checks(value)
@@ -214,6 +220,29 @@ def versioned_asset(
         )(compute)
 
     return decorate
+
+
+def _recorded_checks(context: AssetExecutionContext, prior) -> list[AssetCheckResult] | None:
+    """The check results recorded for the earlier output being restored, given again: the
+    checks are functions of the stored value and part of the code version, so the same bytes
+    give the same results, and the output is not decoded to work them out again (at millions
+    of lines, orders_raw and orders_clean take seconds to decode). None if any is not found."""
+    names = [key.name for key in context.assets_def.check_keys]
+    if not names or prior.storage_id is None:
+        return None
+    found = check_evaluations_of(context.instance, context.asset_key, names, prior.storage_id)
+    if found is None:
+        return None
+    return [
+        AssetCheckResult(
+            check_name=evaluation.check_name,
+            passed=evaluation.passed,
+            severity=evaluation.severity,
+            metadata=evaluation.metadata,
+            description=evaluation.description,
+        )
+        for evaluation in found
+    ]
 
 
 def _qualified(function: Callable) -> str:

@@ -312,3 +312,35 @@ def test_the_file_is_hashed_once_for_the_observation_and_the_run(workspace, tmp_
     assert version == hashlib.sha256(dataset.read_bytes()).hexdigest()
     assert hashed.count(size) == 1, hashed
     assert recorded["dataset_sha256"] == version
+
+
+def check_results(instance: DagsterInstance, run_id: str) -> dict[str, tuple]:
+    """Each check evaluated in the run: (passed, severity, metadata), by asset/check name."""
+    found = {}
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data
+        name = f"{evaluation.asset_key.to_user_string()}/{evaluation.check_name}"
+        found[name] = (evaluation.passed, evaluation.severity, dict(evaluation.metadata))
+    return found
+
+
+def test_a_restored_output_gets_its_recorded_check_results_without_being_decoded(
+    materialized, monkeypatch
+):
+    """The checks are functions of the stored bytes: restoring them gives the results recorded
+    for those bytes, and no table is read back to work them out again."""
+    from superstore_assets.engine import versioned_asset
+
+    decoded: list[str] = []
+    original = versioned_asset.decode
+    monkeypatch.setattr(
+        versioned_asset, "decode", lambda kind, data: decoded.append(kind) or original(kind, data)
+    )
+    with materialized.instance() as instance:
+        first = instance.get_runs(limit=1)[0].run_id
+        result = run_pipeline(materialized, BUNDLED, instance=instance)
+        assert result.success
+        restored, recorded = check_results(instance, result.run_id), check_results(instance, first)
+    assert set(restored) >= {"orders_raw/quantity_positive", "orders_clean/both_classes_present"}
+    assert restored == recorded  # every check, with its numbers
+    assert decoded == []

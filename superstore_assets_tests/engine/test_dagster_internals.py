@@ -280,3 +280,19 @@ def test_a_failed_blocking_check_is_found_with_the_materialization_it_checked():
     latest = instance.get_asset_records([key])[0].asset_entry.last_materialization_storage_id
     found = dagster_internals.failed_blocking_checks(instance, {key: names})
     assert found == {key: {latest: ["refuses"]}}  # a warning or a pass does not stop a run
+
+
+def test_the_check_evaluations_of_one_materialization_are_found_by_its_storage_id():
+    instance = DagsterInstance.ephemeral()
+    key = AssetKey("checked")
+    names = ("holds", "refuses", "warns")
+    assert not materialize([checked], instance=instance, raise_on_error=False).success
+    latest = instance.get_asset_records([key])[0].asset_entry.last_materialization_storage_id
+    found = dagster_internals.check_evaluations_of(instance, key, names, latest)
+    assert [(e.check_name, e.passed) for e in found] == [
+        ("holds", True),
+        ("refuses", False),
+        ("warns", False),
+    ]
+    assert found[2].severity == AssetCheckSeverity.WARN
+    assert dagster_internals.check_evaluations_of(instance, key, names, latest + 1000) is None
