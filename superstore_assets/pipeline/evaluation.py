@@ -79,7 +79,7 @@ def output_columns(model: Pipeline, features: list[str]) -> list[np.ndarray] | N
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder
 
-    preprocess = model[0] if len(model) == 2 else None
+    preprocess = model[0] if hasattr(model, "steps") and len(model) == 2 else None
     if not isinstance(preprocess, ColumnTransformer) or hasattr(model[-1], "feature_names_in_"):
         return None
     found: dict[str, np.ndarray] = {}
@@ -161,8 +161,11 @@ def evaluate(model: Pipeline, train: pd.DataFrame, test: pd.DataFrame) -> dict:
 
     features = list(config.FEATURES)
     x_test, y_test = test[features], test[config.TARGET]
-    preprocess, estimator = model[:-1], for_predicting(model[-1], len(x_test))
-    transformed = preprocess.transform(x_test)
+    if hasattr(model, "steps"):  # a Pipeline: preprocessed once for both predictions
+        transformed = model[:-1].transform(x_test)
+        estimator = for_predicting(model[-1], len(x_test))
+    else:
+        transformed, estimator = x_test, for_predicting(model, len(x_test))
     predicted = estimator.predict(transformed)
     probability = estimator.predict_proba(transformed)[:, 1]
     baseline = DummyClassifier(strategy="most_frequent").fit(train[features], train[config.TARGET])

@@ -87,6 +87,20 @@ def test_a_sparse_preprocessed_matrix_is_left_to_scikit_learn(fitted):
     assert np.array_equal(ours, scikit_learns(model, x, y))
 
 
+def test_an_estimator_without_a_pipeline_is_left_to_scikit_learn(fitted):
+    from sklearn.tree import DecisionTreeClassifier
+
+    _, train, test = fitted
+    numbers = list(config.NUMERIC_FEATURES)
+    train, test = train.fillna(0), test.fillna(0)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    tree.fit(train[numbers], train[config.TARGET])
+    x, y = test[numbers], test[config.TARGET]
+    assert evaluation.output_columns(tree, numbers) is None
+    ours = evaluation.permutation_importance(tree, x, y, n_repeats=5, seed=config.SEED)
+    assert np.array_equal(ours, scikit_learns(tree, x, y)) and ours.max() > 0
+
+
 def test_the_forest_predicts_few_lines_in_one_thread_and_keeps_its_setting(fitted):
     forest = fitted[0]["random_forest"][-1]
     alone = evaluation.for_predicting(forest, evaluation.ONE_THREAD_MAX_ROWS - 1)
