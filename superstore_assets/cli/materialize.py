@@ -49,6 +49,7 @@ def materialize(args: argparse.Namespace) -> int:
         print(f"Nothing is stale: 0 computed, 0 reused, {kept['assets']} untouched.")
         return 0
     from superstore_assets.engine.dagster_internals import LAUNCHED_BY_TAG, fail_abandoned_runs
+    from superstore_assets.engine.files import is_local, local_path, remove_orphaned_temporaries
     from superstore_assets.engine.freshness import RECOMPUTE_TAG, not_fresh
     from superstore_assets.engine.locking import locked_instance
     from superstore_assets.engine.project import storage_path
@@ -64,6 +65,8 @@ def materialize(args: argparse.Namespace) -> int:
                 f"Run {run_id} was left unfinished by a `superstore materialize` that ended "
                 "without finishing it (killed?); marked as failed. Its finished outputs stay."
             )
+        if is_local(storage) and (removed := remove_orphaned_temporaries(local_path(storage))):
+            print(f"Removed {removed} temporary file(s) left by a process killed mid-write.")
         version, previous = observe(instance, dataset)
         observe_orders_to_score(instance)
         nodes, source = graph(home, dataset, overrides)

@@ -38,13 +38,52 @@ def local_path(url: str) -> Path:
     return Path(url.split("://", 1)[1] if "://" in url else url)
 
 
+# A temporary file's name says which process on which machine writes it: `.NAME.HOST-PID-
+# UUID.tmp`. A process killed mid-write (SIGKILL, the OOM killer) cannot remove its own, and a
+# later one can tell such a leftover from a file another process is still writing.
+_TEMPORARY = re.compile(r"\.(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]{32}\.tmp$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", os.uname().nodename) or "_"
+
+
+def temporary_name(name: str) -> str:
+    """A name beside `name` for this process to write to before it renames the file into place."""
+    return f".{name}.{_host()}-{os.getpid()}-{uuid.uuid4().hex}.tmp"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_orphaned_temporaries(root: Path) -> int:
+    """Remove the temporary files under a local storage folder that processes of this machine
+    left when they died mid-write (their pid is no longer running); a file another machine or
+    a running process writes is left alone. How many were removed."""
+    removed = 0
+    host = _host()
+    for path in Path(root).rglob(".*.tmp"):
+        found = _TEMPORARY.search(path.name)
+        if found and found["host"] == host and not _alive(int(found["pid"])):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "wb", **options) -> Iterator[IO]:
     """A local file opened for writing at a temporary name beside `path`, renamed into place
     once the block ends without an error (and removed if it raises)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary = path.with_name(temporary_name(path.name))
     try:
         with open(temporary, mode, **options) as handle:
             yield handle
@@ -61,7 +100,7 @@ def write_atomic(path: UPath | Path, data: bytes) -> None:
             handle.write(data)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary = path.with_name(temporary_name(path.name))
     try:
         temporary.write_bytes(data)
         temporary.rename(path)

@@ -1,4 +1,5 @@
-"""Where a storage URL points: the one test of 'local folder or object store'."""
+"""Files: where a storage URL points (the one test of 'local folder or object store'), and the
+temporary files a killed writer leaves."""
 
 from pathlib import Path
 
@@ -50,3 +51,31 @@ def test_a_copy_on_an_object_store_is_made_by_the_store_not_through_this_process
     copy_atomic(local, tmp_path / "current" / "a.parquet")
     assert (tmp_path / "current" / "a.parquet").read_bytes() == b"local bytes"
     assert [p.name for p in (tmp_path / "current").iterdir()] == ["a.parquet"]
+
+
+def test_only_temporaries_of_ended_processes_of_this_machine_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from superstore_assets.engine.files import remove_orphaned_temporaries, temporary_name
+
+    ended = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from superstore_assets.engine.files import temporary_name\n"
+            "print(temporary_name('a.parquet'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    this_process = temporary_name("b.parquet")  # still writing
+    elsewhere = ended.replace(ended.split(".")[3].rsplit("-", 2)[0], "another_host")
+    names = [ended, this_process, elsewhere, ".c.parquet.0123.tmp", "d.parquet"]
+    folder = tmp_path / "tables" / "versions" / "x"
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    assert remove_orphaned_temporaries(tmp_path) == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names[1:])
