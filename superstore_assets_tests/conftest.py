@@ -35,6 +35,22 @@ def require_real(path: Path = REAL) -> Path:
     return path
 
 
+def temporary_name_of_an_ended_process(name: str) -> str:
+    """The temporary name a writer of `name` gives its file (engine/files.py), made by a
+    process that has ended since: what a process killed mid-write leaves."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from superstore_assets.engine.files import temporary_name\n"
+            f"print(temporary_name({name!r}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 @dataclass
 class Workspace:
     """A Dagster home and a storage folder of a test's own."""

@@ -15,20 +15,21 @@ SOURCE = AssetKey("superstore_csv")
 SCORING_SOURCE = AssetKey("orders_to_score")
 
 
+def _latest_observation(instance: DagsterInstance, key: AssetKey) -> AssetObservation | None:
+    found = instance.fetch_observations(key, limit=1).records
+    return found[0].asset_observation if found else None
+
+
 def observed_version(instance: DagsterInstance, key: AssetKey = SOURCE) -> str | None:
     """The data version of the latest observation of `key` (the file's SHA-256), if any."""
-    found = instance.fetch_observations(key, limit=1).records
-    if not found or found[0].asset_observation is None:
-        return None
-    return found[0].asset_observation.tags.get(DATA_VERSION_TAG)
+    observation = _latest_observation(instance, key)
+    return None if observation is None else observation.tags.get(DATA_VERSION_TAG)
 
 
 def observed_size(instance: DagsterInstance, key: AssetKey = SOURCE) -> int | None:
     """The file's size in bytes as its latest observation recorded it, if any."""
-    found = instance.fetch_observations(key, limit=1).records
-    if not found or found[0].asset_observation is None:
-        return None
-    size = found[0].asset_observation.metadata.get("size_bytes")
+    observation = _latest_observation(instance, key)
+    size = None if observation is None else observation.metadata.get("size_bytes")
     return None if size is None else int(size.value)
 
 

@@ -245,14 +245,22 @@ def ordered_job():
     return local_job("ordered", [root, a_short_step, b_leads_to_a_fork, forked, warmed])
 
 
-def test_the_way_to_a_fork_goes_first_and_a_later_step_is_prepared_while_the_fork_runs(workspace):
+def _run_warming(workspace, job, warm_up: str) -> dict[str, tuple[int, float, float]]:
+    """The job run in this process (its forks from it), with `warm_up` not yet prepared; its
+    steps as _steps gives them."""
     WARMED.clear()
-    executor._PREPARED.discard(f"{__name__}:warm_up")
+    executor._PREPARED.discard(f"{__name__}:{warm_up}")
     instance = workspace.instance()
-    with execute_job(reconstructable(ordered_job), instance=instance) as done:
-        assert done.success
-        steps = _steps(instance, done.run_id)
-    instance.dispose()
+    try:
+        with execute_job(reconstructable(job), instance=instance) as done:
+            assert done.success
+            return _steps(instance, done.run_id)
+    finally:
+        instance.dispose()
+
+
+def test_the_way_to_a_fork_goes_first_and_a_later_step_is_prepared_while_the_fork_runs(workspace):
+    steps = _run_warming(workspace, ordered_job, "warm_up")
     assert steps["b_leads_to_a_fork"][1] < steps["a_short_step"][1]
     assert steps["forked"][1] < steps["a_short_step"][2]  # forked before the short step ran
     assert len(WARMED) == 1
@@ -299,13 +307,7 @@ def busy_job():
 
 def test_a_preparation_waits_for_a_free_core_and_never_holds_up_a_fork(workspace, monkeypatch):
     monkeypatch.setattr(executor._Forks, "room", 2)  # as on this 2-core machine, on any
-    WARMED.clear()
-    executor._PREPARED.discard(f"{__name__}:slow_warm_up")
-    instance = workspace.instance()
-    with execute_job(reconstructable(busy_job), instance=instance) as done:
-        assert done.success
-        steps = _steps(instance, done.run_id)
-    instance.dispose()
+    steps = _run_warming(workspace, busy_job, "slow_warm_up")
     assert steps["first_fork"][1] < steps["second_fork"][2]  # both forks ran at once
     [(pid, when)] = WARMED
     assert pid == os.getpid()

@@ -54,22 +54,10 @@ def test_a_copy_on_an_object_store_is_made_by_the_store_not_through_this_process
 
 
 def test_only_temporaries_of_ended_processes_of_this_machine_are_removed(tmp_path):
-    import subprocess
-    import sys
-
     from superstore_assets.engine.files import remove_orphaned_temporaries, temporary_name
+    from superstore_assets_tests.conftest import temporary_name_of_an_ended_process
 
-    ended = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from superstore_assets.engine.files import temporary_name\n"
-            "print(temporary_name('a.parquet'))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    ended = temporary_name_of_an_ended_process("a.parquet")
     this_process = temporary_name("b.parquet")  # still writing
     elsewhere = ended.replace(ended.split(".")[3].rsplit("-", 2)[0], "another_host")
     names = [ended, this_process, elsewhere, ".c.parquet.0123.tmp", "d.parquet"]

@@ -20,7 +20,12 @@ from superstore_assets.assets.definitions import make_resources
 from superstore_assets.engine.files import StoragePathError, safe_name
 from superstore_assets.engine.io_manager import StorageIOManager
 from superstore_assets.engine.version_store import VersionStore
-from superstore_assets_tests.conftest import ASSETS, BUNDLED, Workspace
+from superstore_assets_tests.conftest import (
+    ASSETS,
+    BUNDLED,
+    Workspace,
+    temporary_name_of_an_ended_process,
+)
 from superstore_assets_tests.servers import dagster_dev, graphql
 
 
@@ -174,18 +179,7 @@ def test_a_run_killed_during_training_loses_nothing_and_the_next_one_finishes(wo
     assert stored_versions_are_intact(workspace.storage, temporaries=True) >= 1
     # Whether the kill came mid-write is chance: one is planted, named by a process that has
     # ended, as a killed writer leaves it. The next run removes it.
-    name = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from superstore_assets.engine.files import temporary_name\n"
-            "print(temporary_name('plotly.min.js'))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    planted = workspace.storage / "figures" / name
+    planted = workspace.storage / "figures" / temporary_name_of_an_ended_process("plotly.min.js")
     planted.parent.mkdir(parents=True, exist_ok=True)
     planted.write_bytes(b"half a file")
 
