@@ -85,7 +85,12 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: $(BIN)/.installed-run $(TEAM_INSTALLED) .env $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/superstore materialize
 
+# The suite starts hundreds of processes that import the package, and the set-up's
+# --compile-bytecode skips the package itself (an editable install): its bytecode is written
+# here, once per change (compileall skips what is current), or every process compiles it again
+# where PYTHONDONTWRITEBYTECODE is exported (0.9 s of a 3.4 s import of the definitions here).
 test: lint .env
+	@env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q superstore_assets superstore_assets_tests
 	$(BIN)/pytest
 
 lint: $(BIN)/.installed-test
