@@ -93,9 +93,11 @@ def test_the_display_is_on_unless_dagsters_log_of_every_step_is():
     assert not shown_at("DEBUG") and not shown_at("debug")
 
 
+# A duration as `duration` says it: `0.2 s`, `14 s` (a loaded machine's forest), `2 min 05 s`.
+DURATION = r"(?:\d\.\d s|\d\d s|\d+ min \d\d s)"
 LINE = re.compile(
-    r"\[(?P<n>[ \d]{2})/24\] (?P<step>\w+) computed in \d+\.\d s · (?P<done>\d+) done "
-    r"\((?P<computed>\d+) computed, (?P<restored>\d+) restored\) · [\d.]+ s elapsed"
+    rf"\[(?P<n>[ \d]{{2}})/24\] (?P<step>\w+) computed in {DURATION} · (?P<done>\d+) done "
+    rf"\((?P<computed>\d+) computed, (?P<restored>\d+) restored\) · {DURATION} elapsed"
     r"(?P<left> · .*)?"
 )
 

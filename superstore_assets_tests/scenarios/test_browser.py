@@ -15,7 +15,8 @@ from superstore_assets.engine.project import PACKAGE_DIR
 from superstore_assets_tests.conftest import ASSETS, Workspace
 from superstore_assets_tests.servers import ARTIFACTS, chromium, dagster_dev, finished, launch
 
-pytestmark = pytest.mark.slow
+# One worker runs this module, so its module fixtures are made once, not once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 GROUPS = ["ingest", "eda", "modeling", "evaluation", "champion", "report"]
 

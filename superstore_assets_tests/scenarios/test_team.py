@@ -88,7 +88,9 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-@pytest.fixture(scope="session")
+# Scoped to this module, not the session: idle, the two Dask workers and the scheduler's loop
+# took about 130 s of CPU over the rest of a suite, on a machine of two cores.
+@pytest.fixture(scope="module")
 def team(tmp_path_factory) -> Iterator[Team]:
     binaries = postgres_bin()
     if binaries is None:
