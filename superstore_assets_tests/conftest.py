@@ -3,10 +3,14 @@ that many tests read: one on the bundled file, and one on the real file then its
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,11 +131,47 @@ def copied(space: Workspace, root: Path) -> Workspace:
     return copy
 
 
+@dataclass(frozen=True)
+class Ran:
+    """A run as the tests that share it read it: its id and whether it succeeded. Its events
+    are in the instance, where any test process can read them."""
+
+    run_id: str
+    success: bool
+
+
+@contextlib.contextmanager
+def made_once(folder: Path) -> Iterator[bool]:
+    """Whether this process is the first to make `folder`'s content: the first process of the
+    session to ask makes it while the others wait, then each reads what it left (`done.json`,
+    written by the maker last)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield not (folder / "done.json").exists()
+
+
+def shared_temporary_folder(tmp_path_factory) -> Path:
+    """A folder all of the session's test processes share: the parent of each xdist worker's
+    own, or the session's own without xdist."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
-def bundled_run(tmp_path_factory) -> tuple[Workspace, ExecuteInProcessResult]:
-    """One run of the whole pipeline on the bundled dataset, shared by the tests that read it."""
-    space = new_workspace(tmp_path_factory.mktemp("bundled_run"))
-    return space, run_pipeline(space, BUNDLED)
+def bundled_run(tmp_path_factory) -> tuple[Workspace, Ran]:
+    """One run of the whole pipeline on the bundled dataset, shared by the tests that read it:
+    made once for the session, by the first worker that needs it, and only read after that
+    (a test that changes a home copies it: `materialized`, `copied`)."""
+    root = shared_temporary_folder(tmp_path_factory) / "bundled_run"
+    space = Workspace(home=root / "dagster_home", storage=root / "storage")
+    with made_once(root) as first:
+        if first:
+            space = new_workspace(root)
+            result = run_pipeline(space, BUNDLED)
+            made = {"run_id": result.run_id, "success": result.success}
+            (root / "done.json").write_text(json.dumps(made))
+    return space, Ran(**json.loads((root / "done.json").read_text()))
 
 
 @pytest.fixture
@@ -172,6 +212,27 @@ def real_runs(tmp_path_factory) -> RealRuns:
 # end (the bundled story of test_staleness.py started last and kept one worker alone for 72 s).
 # The team-profile tests lead: the longest (about 3 minutes, its servers to itself).
 FIRST = ("scenarios/test_team.py", "scenarios/", "cli/", "assets/", "engine/", "pipeline/")
+
+
+# Modules whose tests run on one worker, so that their module fixtures (the team's services, the
+# notebook's run, a web server and a browser) are made once for the session, not once a worker.
+ONE_WORKER = ("scenarios/test_team.py", "scenarios/test_notebook.py", "scenarios/test_browser.py")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist load` with ONE_WORKER's modules kept together: every other test goes alone to
+    whichever worker is free. (xdist's own `--dist loadgroup` finds no group under pytest 9.2,
+    pytest-xdist issue 1386, so the modules are named here instead of marked.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module.endswith(ONE_WORKER) else nodeid
+
+    return Scheduling(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

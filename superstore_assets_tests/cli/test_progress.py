@@ -2,11 +2,14 @@
 person sees from the real command where its output is not a terminal."""
 
 import re
+import subprocess
+import sys
 
 import pytest
+from dagster import RunsFilter
 
 from superstore_assets.cli.progress import Tally, duration, left_words, shown_at, step_line
-from superstore_assets_tests.conftest import ASSETS, BUNDLED
+from superstore_assets_tests.conftest import ASSETS, BUNDLED_MODIFIED, ROOT
 from superstore_assets_tests.scenarios.test_staleness import names, with_renamed_customer
 
 T0 = 1_000.0  # when the run began
@@ -112,9 +115,19 @@ def progress_lines(stdout: str) -> list[re.Match]:
 
 @pytest.mark.slow
 def test_the_run_prints_a_line_per_computed_step_and_none_for_a_restored_one(workspace, tmp_path):
-    first = workspace.superstore("materialize", SUPERSTORE_DATASET=str(BUNDLED))
+    """A cold run's output: a line per step as it finishes, then where everything went; the
+    rerun and the status it leaves; then a run that restores most of the graph."""
+    first = workspace.superstore("materialize", SUPERSTORE_DATASET=str(BUNDLED_MODIFIED))
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stderr == ""  # Dagster's log of every step is off at the default level
+    out = first.stdout
+    assert "succeeded in" in out and str(BUNDLED_MODIFIED) in out
+    assert f"DAGSTER_HOME={workspace.home}" in out
+    assert (
+        f"Computed ({ASSETS}): orders_raw, orders_clean" in out
+        and "Checks: 10 passed, 0 failed" in out
+    )
+    assert f"Report: {workspace.storage / 'report' / 'report.html'}" in out
     lines = progress_lines(first.stdout)
     assert [int(m["n"]) for m in lines] == list(range(1, ASSETS + 1))
     assert [m["step"] for m in lines][:3] == ["orders_raw", "orders_clean", "model_features"]
@@ -124,9 +137,42 @@ def test_the_run_prints_a_line_per_computed_step_and_none_for_a_restored_one(wor
     assert lines[-1]["done"] == lines[-1]["computed"] == "24"
     assert first.stdout.index(lines[-1][0]) < first.stdout.index("\nRun ")  # before the summary
 
+    # The run left the answer for what comes next: a rerun and a status right after it are
+    # told from the kept status, without loading Dagster or opening the instance.
+    script = (
+        "import sys; from superstore_assets.cli import main; main(sys.argv[1:]); "
+        "print('dagster' in sys.modules)"
+    )
+    env = workspace.env(SUPERSTORE_DATASET=str(BUNDLED_MODIFIED))
+    rerun = subprocess.run(
+        [sys.executable, "-c", script, "materialize"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rerun.stdout.splitlines()[-2:] == [
+        f"Nothing is stale: 0 computed, 0 reused, {ASSETS} untouched.",
+        "False",
+    ], rerun.stdout + rerun.stderr
+    status = subprocess.run(
+        [sys.executable, "-c", script, "status"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    shown = status.stdout.splitlines()
+    assert shown[-1] == "False" and len(shown) == ASSETS + 2, status.stdout + status.stderr
+    assert all(line.split()[1] == "fresh" for line in shown[1:-1]), status.stdout
+    with workspace.instance() as instance:
+        assert instance.get_runs_count(RunsFilter(statuses=[])) == 1
+
     # A customer renamed: the models restore what model_features' unchanged bytes gave them.
     renamed = tmp_path / "renamed.csv"
-    with_renamed_customer(BUNDLED, renamed)
+    with_renamed_customer(BUNDLED_MODIFIED, renamed)
     second = workspace.superstore("materialize", "--dataset", str(renamed))
     assert second.returncode == 0, second.stdout + second.stderr
     restored = names(second.stdout, "Reused")

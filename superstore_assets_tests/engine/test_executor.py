@@ -1,5 +1,6 @@
 """The local executor: the models fitted and evaluated in forked children, beside other steps."""
 
+import hashlib
 import os
 import subprocess
 import time
@@ -65,15 +66,24 @@ def _data_versions(instance) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executor_does(
-    workspace, bundled_run
+    materialized,
 ):
+    """`superstore materialize --all` on a home where every asset is fresh computes every step
+    again, the models in forked children beside the other steps, into the versions Dagster's
+    in-process executor made; then `dagster asset materialize --select '*'`, the command CI
+    runs, restores every output in the run's own process and records what it used."""
+    workspace = materialized  # the session's run, made by Dagster's in-process executor
+    with workspace.instance() as instance:
+        (earlier,) = instance.get_runs()
+        in_process = _data_versions(instance)
     done = _on_bundled(workspace, BIN / "superstore", "materialize", "--all")
     assert done.returncode == 0, done.stderr[-3000:]
+    assert f"Computed ({ASSETS})" in done.stdout, done.stdout  # fresh, and computed all the same
     with workspace.instance() as instance:
-        (run,) = instance.get_runs()
+        run = instance.get_runs(limit=1)[0]
         steps = _steps(instance, run.run_id)
         versions = _data_versions(instance)
-    assert len(steps) == ASSETS
+    assert run.run_id != earlier.run_id and len(steps) == ASSETS
     parent = {pid for key, (pid, _, _) in steps.items() if key not in TAGGED}
     assert len(parent) == 1  # every other step in the run's own process
     children = {key: steps[key] for key in TAGGED}
@@ -86,11 +96,10 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
         if a < b and children[a][1] < children[b][2] and children[b][1] < children[a][2]
     ]
     assert overlapping, "no two modeling steps ran at the same time"
-
-    space, result = bundled_run  # the same data through Dagster's in-process executor
-    assert result.success
-    with space.instance() as instance:
-        assert versions == _data_versions(instance)
+    # The same data as through Dagster's in-process executor, but for the report: it now also
+    # compares the champion with the earlier one, which the first run had none of.
+    del versions["report"], in_process["report"]
+    assert versions == in_process
 
     # Run again with nothing changed, each step restores its output: no step is worth a fork.
     again = _on_bundled(
@@ -104,8 +113,12 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
         "*",
     )
     assert again.returncode == 0, again.stderr[-3000:]
+    assert (workspace.storage / "report" / "report.html").exists()
+    sha = hashlib.sha256(BUNDLED.read_bytes()).hexdigest()
     with workspace.instance() as instance:
         latest = instance.get_runs(limit=1)[0]
+        assert latest.is_success and latest.run_id != run.run_id
+        assert latest.tags["superstore/dataset_sha256"] == sha  # the Runs page can filter on it
         restored = _steps(instance, latest.run_id)
         events = [instance.get_latest_materialization_event(k) for k in instance.get_asset_keys()]
         reused = [
@@ -113,6 +126,12 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
             for e in events
             if e is not None and "reused_from_run" in e.asset_materialization.metadata
         ]
+        metrics = instance.get_latest_materialization_event(AssetKey("random_forest_metrics"))
+        assert metrics.run_id == latest.run_id
+        assert 0.85 < metrics.asset_materialization.metadata["test_roc_auc"].value <= 1
+        # `*` leaves the source out; orders_raw observes the file it read, lineage included.
+        raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
+        assert raw.asset_materialization.tags["dagster/input_data_version/superstore_csv"] == sha
     assert len(reused) == ASSETS  # every asset restored its earlier output
     assert len({pid for pid, _, _ in restored.values()}) == 1
 

@@ -15,8 +15,7 @@ from superstore_assets.engine.project import PACKAGE_DIR
 from superstore_assets_tests.conftest import ASSETS, Workspace
 from superstore_assets_tests.servers import ARTIFACTS, chromium, dagster_dev, finished, launch
 
-# One worker runs this module, so its module fixtures are made once, not once per worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow
 
 GROUPS = ["ingest", "eda", "modeling", "evaluation", "champion", "report"]
 

@@ -20,8 +20,7 @@ from nbclient import NotebookClient
 from superstore_assets.pipeline import config, split
 from superstore_assets_tests.conftest import BUNDLED, ROOT
 
-# One worker runs this module, so its module fixtures are made once, not once per worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebook")]
+pytestmark = pytest.mark.slow
 
 NOTEBOOK = ROOT / "notebooks" / "superstore.ipynb"
 TABLES = ["orders_raw", "orders_clean", "model_features", "summary_statistics", "train_val_test"]

@@ -163,7 +163,7 @@ def reformat(code: Path) -> None:
 @pytest.fixture(params=["bundled", "real"])
 def after_a_run(request, tmp_path) -> tuple[Workspace, Path, Path]:
     """A home and storage where the whole graph was materialized on the original file (a copy
-    of the session's run: the cold run itself is tested in cli/test_cli.py), with the original
+    of the session's run: cold runs through the CLIs are tested in cli/), with the original
     and the modified file."""
     if request.param == "bundled":
         made = request.getfixturevalue("bundled_run")[0]
