@@ -31,13 +31,19 @@ def fits(workspace) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_a_2x2_sweep_fits_the_shared_model_once_and_a_rerun_fits_nothing(workspace):
+def test_a_2x2_sweep_fits_each_value_once_and_a_rerun_fits_nothing(materialized):
+    """A sweep in a home where the defaults were run: the tree, which no swept parameter
+    reaches, is restored in every combination; each swept value is fitted once, the other
+    combinations that share it restore it."""
+    workspace = materialized
+    before = fits(workspace)
     done = workspace.superstore("exp", "run", *SWEEP, "--name", "depth-by-C")
     assert done.returncode == 0, done.stdout + done.stderr
     # One heading a combination; each run's progress lines ("[ 5/24] …") are not headings.
     headings = [line for line in done.stdout.splitlines() if re.match(r"\[\d/4\] ", line)]
     assert len(headings) == 4 and "[4/4] random_forest.max_depth=8" in done.stdout
-    assert fits(workspace) == {"decision_tree": 1, "random_forest": 2, "logistic_regression": 2}
+    swept = {"decision_tree": 0, "random_forest": 2, "logistic_regression": 2}
+    assert fits(workspace) == {name: before[name] + swept[name] for name in MODELS}
 
     page = workspace.storage.parent / "experiments.html"
     shown = workspace.superstore(
@@ -72,7 +78,8 @@ def test_a_2x2_sweep_fits_the_shared_model_once_and_a_rerun_fits_nothing(workspa
 
     table = workspace.superstore("exp", "show", "--md", "--sort", "random_forest.roc_auc")
     lines = table.stdout.splitlines()
-    assert table.returncode == 0 and len(lines) == 6, table.stdout  # header, rule, 4 runs
+    # A header, a rule, the run of the defaults before the sweep, and the sweep's 4 runs.
+    assert table.returncode == 0 and len(lines) == 7, table.stdout
     assert all(line.startswith("| ") for line in lines if not line.startswith("|---"))
 
     text = page.read_text()
@@ -86,10 +93,11 @@ def test_a_2x2_sweep_fits_the_shared_model_once_and_a_rerun_fits_nothing(workspa
 
     again = workspace.superstore("exp", "run", *SWEEP, "--name", "depth-by-C")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert fits(workspace) == {"decision_tree": 1, "random_forest": 2, "logistic_regression": 2}
+    assert fits(workspace) == {name: before[name] + swept[name] for name in MODELS}
     with workspace.instance() as instance:  # the table exp show prints, read in-process
-        assert len(experiment_table(instance)) == 4  # the newest run of each combination
-        assert len(experiment_table(instance, every_run=True)) == 8
+        # The newest run of each combination, and the defaults' run; then every run.
+        assert len(experiment_table(instance)) == 5
+        assert len(experiment_table(instance, every_run=True)) == 9
 
 
 @pytest.mark.slow

@@ -5,15 +5,24 @@ saying so, where no Chromium is installed. Screenshots go to test-artifacts/.
 """
 
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
 
 from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.project import PACKAGE_DIR
 from superstore_assets_tests.conftest import ASSETS, Workspace
-from superstore_assets_tests.servers import ARTIFACTS, chromium, dagster_dev, finished, launch
+from superstore_assets_tests.servers import (
+    ARTIFACTS,
+    chromium,
+    dagster_dev,
+    finished,
+    graphql,
+    launch,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +61,37 @@ def wait_for_new_run(space: Workspace, known: set[str], timeout: float = 300):
 def run_ids(space: Workspace) -> set[str]:
     with space.instance() as instance:
         return {run.run_id for run in instance.get_runs()}
+
+
+def test_the_web_server_keeps_serving_while_a_run_fails(server, tmp_path):
+    """A run that fails (its dataset is missing) leaves the server answering; the tests below
+    then use the same server."""
+    port, _ = server
+    client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+    run_id = client.submit_job_execution(
+        "superstore_pipeline",
+        repository_location_name="superstore_assets",
+        run_config={"resources": {"dataset": {"config": {"path": str(tmp_path / "none.csv")}}}},
+    )
+    deadline = time.monotonic() + 300
+    while (status := client.get_run_status(run_id)) not in (
+        DagsterRunStatus.SUCCESS,
+        DagsterRunStatus.FAILURE,
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(1)
+    assert status == DagsterRunStatus.FAILURE
+    assert graphql(port, "{ assetNodes { id } }")["assetNodes"]  # still answering
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/runs/{run_id}", timeout=30) as page:
+        assert page.status == 200
+    messages = graphql(
+        port,
+        """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
+           events { ... on ExecutionStepFailureEvent { error { message } } } } } }""",
+        {"id": run_id},
+    )["logsForRun"]["events"]
+    errors = [e["error"]["message"] for e in messages if e.get("error")]
+    assert any("none.csv does not exist" in error for error in errors), errors
 
 
 def test_a_run_from_the_ui_and_superstore_materialize_at_once_finish_and_agree(server):
