@@ -335,6 +335,7 @@ def check_results(instance: DagsterInstance, run_id: str) -> dict[str, tuple]:
     return found
 
 
+@pytest.mark.slow  # on a copy of the session's pipeline run
 def test_a_restored_output_gets_its_recorded_check_results_without_being_decoded(
     materialized, monkeypatch
 ):
