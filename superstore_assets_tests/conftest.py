@@ -210,7 +210,7 @@ def real_runs(tmp_path_factory) -> RealRuns:
 # The order the suite's tests are handed out in: the longest kinds first, so that the last to
 # finish are unit tests of a second or less and no worker waits on the other's long test at the
 # end (the bundled story of test_staleness.py started last and kept one worker alone for 72 s).
-# The team-profile tests lead: the longest (about 3 minutes, its servers to itself).
+# The team-profile tests lead: the longest (about 5 minutes here, its servers to itself).
 FIRST = ("scenarios/test_team.py", "scenarios/", "cli/", "assets/", "engine/", "pipeline/")
 
 
