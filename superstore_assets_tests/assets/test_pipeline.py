@@ -89,22 +89,12 @@ def test_bundled_run_materializes_everything_and_records_it(bundled_run):
     space, result = bundled_run
     assert result.success
     with space.instance() as instance:  # the run's events, as any process reads them
-        events = instance.all_logs(result.run_id)
-    materialized = {
-        e.dagster_event.asset_key.to_user_string()
-        for e in events
-        if e.dagster_event and e.dagster_event.event_type == DagsterEventType.ASSET_MATERIALIZATION
-    }
+        made = instance.all_logs(result.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        checked = instance.all_logs(result.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    materialized = {e.dagster_event.asset_key.to_user_string() for e in made}
     assert materialized == ASSET_KEYS
-    checks = {
-        (c.asset_key.to_user_string(), c.check_name): c.passed
-        for c in (
-            e.dagster_event.event_specific_data
-            for e in events
-            if e.dagster_event
-            and e.dagster_event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
-        )
-    }
+    evaluations = [e.dagster_event.event_specific_data for e in checked]
+    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in evaluations}
     assert ("champion", "not_worse_than_earlier_champion") in checks
     assert len(checks) == 10 and all(checks.values()), checks
 

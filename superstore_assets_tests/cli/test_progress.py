@@ -2,15 +2,17 @@
 person sees from the real command where its output is not a terminal."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 from dagster import RunsFilter
 
 from superstore_assets.cli.progress import Tally, duration, left_words, shown_at, step_line
-from superstore_assets_tests.conftest import ASSETS, BUNDLED_MODIFIED, ROOT
-from superstore_assets_tests.scenarios.test_staleness import names, with_renamed_customer
+from superstore_assets_tests.conftest import ASSETS, BUNDLED_MODIFIED
+from superstore_assets_tests.scenarios.test_staleness import (
+    answered_without_dagster,
+    names,
+    with_renamed_customer,
+)
 
 T0 = 1_000.0  # when the run began
 
@@ -139,34 +141,12 @@ def test_the_run_prints_a_line_per_computed_step_and_none_for_a_restored_one(wor
 
     # The run left the answer for what comes next: a rerun and a status right after it are
     # told from the kept status, without loading Dagster or opening the instance.
-    script = (
-        "import sys; from superstore_assets.cli import main; main(sys.argv[1:]); "
-        "print('dagster' in sys.modules)"
-    )
-    env = workspace.env(SUPERSTORE_DATASET=str(BUNDLED_MODIFIED))
-    rerun = subprocess.run(
-        [sys.executable, "-c", script, "materialize"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert rerun.stdout.splitlines()[-2:] == [
-        f"Nothing is stale: 0 computed, 0 reused, {ASSETS} untouched.",
-        "False",
-    ], rerun.stdout + rerun.stderr
-    status = subprocess.run(
-        [sys.executable, "-c", script, "status"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    shown = status.stdout.splitlines()
-    assert shown[-1] == "False" and len(shown) == ASSETS + 2, status.stdout + status.stderr
-    assert all(line.split()[1] == "fresh" for line in shown[1:-1]), status.stdout
+    dataset = ["--dataset", str(BUNDLED_MODIFIED)]
+    rerun = answered_without_dagster(workspace, "materialize", *dataset)
+    assert rerun.splitlines()[-1] == f"Nothing is stale: 0 computed, 0 reused, {ASSETS} untouched."
+    shown = answered_without_dagster(workspace, "status", *dataset).splitlines()
+    assert len(shown) == ASSETS + 1, shown
+    assert all(line.split()[1] == "fresh" for line in shown[1:]), shown
     with workspace.instance() as instance:
         assert instance.get_runs_count(RunsFilter(statuses=[])) == 1
 
