@@ -30,6 +30,7 @@ from superstore_assets.cli.common import (
     status_keys,
     worked_out_status,
 )
+from superstore_assets.engine.files import confined
 from superstore_assets.engine.one_shot import freeze_heap
 
 
@@ -113,7 +114,7 @@ def materialize(args: argparse.Namespace) -> int:
     print_summary(result, every, selection)
     if result.success:
         print(f"Outputs under {storage}")
-        print(f"Report: {Path(storage) / 'report' / 'report.html'}")
+        print(f"Report: {confined(storage, 'report/report.html')}")  # a URL keeps its //
     if not overrides and sources_state() == sources:
         # The next command's answer, worked out while Dagster is loaded: a rerun or a status
         # right after this run then costs milliseconds instead of opening the instance.

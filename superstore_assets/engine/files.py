@@ -33,6 +33,11 @@ def is_local(url: str) -> bool:
     return protocol(url) in LOCAL_PROTOCOLS
 
 
+def on_this_machine(path: UPath | Path) -> bool:
+    """Whether a path (a Path, or a UPath) is a file on this machine, not an object."""
+    return getattr(path, "protocol", "") in LOCAL_PROTOCOLS
+
+
 def local_path(url: str) -> Path:
     """The folder a local storage URL names (file:///x and /x alike)."""
     return Path(url.split("://", 1)[1] if "://" in url else url)
@@ -94,30 +99,48 @@ def atomic_writer(path: str | Path, mode: str = "wb", **options) -> Iterator[IO]
 
 def write_atomic(path: UPath | Path, data: bytes) -> None:
     """Write bytes to `path` whole or not at all: a local file through atomic_writer; on an
-    object store the upload itself is all or nothing, so it goes to a temporary key renamed."""
-    if getattr(path, "protocol", "") in LOCAL_PROTOCOLS:  # a Path, or a UPath of a local file
+    object store in one upload, which the store makes visible whole or not at all (an upload to
+    a temporary key renamed would add a copy and a delete, and s3fs's rename is not atomic)."""
+    if on_this_machine(path):  # a Path, or a UPath of a local file
         with atomic_writer(getattr(path, "path", path)) as handle:
             handle.write(data)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(temporary_name(path.name))
-    try:
-        temporary.write_bytes(data)
-        temporary.rename(path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)  # makes the bucket if it is missing
+    path.fs.pipe_file(path.path, data)
 
 
-def copy_atomic(source: UPath | Path, target: UPath | Path) -> None:
+def copy_atomic(source: UPath | Path, target: UPath | Path) -> bool:
     """Copy a stored file to another name in the same storage, whole or not at all: a local
     file through write_atomic; on an object store the store copies it itself (one request,
-    all or nothing there), instead of the bytes going down and up again."""
-    if getattr(source, "protocol", "") in LOCAL_PROTOCOLS:
-        write_atomic(target, source.read_bytes())
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    source.fs.copy(source.path, target.path)
+    all or nothing there), instead of the bytes going down and up again. False if the source
+    is missing."""
+    try:
+        if on_this_machine(source):
+            write_atomic(target, source.read_bytes())
+        else:
+            source.fs.copy(source.path, target.path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def remove(path: UPath | Path) -> None:
+    """Remove a stored file if it is there (on an object store, in one request)."""
+    if on_this_machine(path):
+        path.unlink(missing_ok=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.fs.rm_file(path.path)
+
+
+def size_of(path: UPath | Path) -> int | None:
+    """The file's size in bytes (one request on an object store); None if it is missing."""
+    try:
+        if on_this_machine(path):
+            return os.stat(getattr(path, "path", path)).st_size
+        return path.fs.info(path.path)["size"]
+    except FileNotFoundError:
+        return None
 
 
 # What may become part of a stored file's path: an asset name or a folder name (letters,

@@ -37,7 +37,7 @@ from superstore_assets.engine.dagster_internals import (
 )
 from superstore_assets.engine.hashing import abbreviated, short
 from superstore_assets.engine.observation import observed_version
-from superstore_assets.engine.version_store import VersionStore
+from superstore_assets.engine.version_store import ALTERED, GONE, VersionStore
 
 FRESH, STALE, MISSING = "fresh", "stale", "missing"
 # Metadata key of a materialization that restored a stored output instead of computing it.
@@ -144,9 +144,10 @@ def storage_problem(node: Node, version: str | None) -> tuple[str, str] | None:
     if node.store is None or not version:
         return None
     name = node.key.path[-1]
-    if not node.store.version_path(name, version).exists():
+    state = node.store.state(name, version)
+    if state == GONE:
         return MISSING, f"stored output deleted ({_shown(node.store, name, version)})"
-    if not node.store.is_intact(name, version):
+    if state == ALTERED:
         return STALE, f"stored output altered ({_shown(node.store, name, version)})"
     if not node.store.current_is_intact(name, version):
         return STALE, f"copy altered or deleted ({node.store.current_path(name).name})"

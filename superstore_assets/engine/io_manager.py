@@ -32,7 +32,7 @@ from superstore_assets.engine.codecs import (
     encode,
     project,
 )
-from superstore_assets.engine.files import confined, copy_atomic, write_atomic
+from superstore_assets.engine.files import confined, copy_atomic, remove, size_of, write_atomic
 from superstore_assets.engine.hashing import sha256_bytes
 from superstore_assets.engine.lineage import dataset_lineage
 from superstore_assets.engine.previews import PLOTLYJS, ensure_plotlyjs, png_preview
@@ -114,11 +114,13 @@ class StorageIOManager(ConfigurableIOManager):
             metadata.update(describe(self.kind, stored.value))
             if self.kind == "table":
                 memory.note_rows(len(stored.value))
-        elif not store.version_path(name, stored.version).exists():  # checked before reuse
-            raise StoredFileError(f"version {stored.version[:12]}… of {name} is gone")
+            data_size = len(stored.data)
+        else:  # a restored version: checked intact before it was reused
+            data_size = size_of(store.version_path(name, stored.version))
+            if data_size is None:
+                raise StoredFileError(f"version {stored.version[:12]}… of {name} is gone")
         self._publish(store, name, stored.version, stored.data)
         _STORED[(context.run_id, context.asset_key)] = stored.version
-        data_size = store.version_path(name, stored.version).stat().st_size
         page = ".html" if self.kind == "figure" else None  # what people open
         context.add_output_metadata(
             {
@@ -183,7 +185,8 @@ class StorageIOManager(ConfigurableIOManager):
         else the storage copies the stored version."""
         current = store.current_path(name)
         if data is None:
-            copy_atomic(store.version_path(name, version), current)
+            if not copy_atomic(store.version_path(name, version), current):
+                raise StoredFileError(f"version {version[:12]}… of {name} is gone")
             remember(current, version)
         else:
             write_noted(current, data, version)
@@ -193,10 +196,8 @@ class StorageIOManager(ConfigurableIOManager):
         for extension in (".html", ".png"):
             source = store.version_path(name, version, extension)
             target = store.current_path(name, extension)
-            if source.exists():
-                copy_atomic(source, target)
-            elif target.exists():
-                target.unlink()  # a preview of another version must not stay beside this one
+            if not copy_atomic(source, target):
+                remove(target)  # a preview of another version must not stay beside this one
 
 
 # Input metadata naming the columns a step reads of a table (`AssetIn(metadata={COLUMNS: [...]})`,

@@ -16,7 +16,7 @@ from typing import Any
 
 from upath import UPath
 
-from superstore_assets.engine.files import write_atomic
+from superstore_assets.engine.files import size_of, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _plotlyjs() -> bytes:
 def ensure_plotlyjs(folder: UPath) -> None:
     target = folder / PLOTLYJS
     script = _plotlyjs()
-    if not target.exists() or target.stat().st_size != len(script):
+    if size_of(target) != len(script):
         write_atomic(target, script)
 
 

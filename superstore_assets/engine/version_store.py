@@ -7,10 +7,9 @@ read only after checking that its bytes still hash to its name, so a file change
 never loaded.
 
 Asking whether a stored file is intact (freshness asks it of every output, and a run asks it of
-all of them once more when it keeps its status) is answered from the file's stat when this
-process wrote or checked the file and its stat has not moved since: the hash is known from the
-bytes it was computed from, and the file is not read back. Loading a version always reads and
-hashes it.
+all of them once more when it keeps its status) is answered without reading the file back when
+this process wrote or checked it and it has not moved since: by its stat on this machine, by
+its ETag on an object store (`_KNOWN`). Loading a version always reads and hashes it.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ from upath import UPath
 
 from superstore_assets.engine.codecs import EXTENSIONS, StoredFileError
 from superstore_assets.engine.files import (
-    LOCAL_PROTOCOLS,
     StoragePathError,
+    on_this_machine,
     open_root,
     safe_name,
     write_atomic,
@@ -47,34 +46,66 @@ STORAGE_FOLDERS: dict[str, tuple[str, str]] = {
 
 VERSIONS = "versions"
 
-# Local files this process wrote or hashed: their stat then (size, nanosecond mtime, inode) and
-# the SHA-256 of their bytes. A write replaces a file by a rename, so it gets a new inode.
-_KNOWN: dict[str, tuple[tuple[int, int, int], str]] = {}
+# What a stored version's bytes are found to be (`VersionStore.state`).
+INTACT, ALTERED, GONE = "intact", "altered", "gone"
+
+# Files this process wrote or hashed: what says their bytes have not changed since, and the
+# SHA-256 of those bytes.
+# - On this machine: the path and its stat then (size, nanosecond mtime, inode). A write replaces
+#   a file by a rename, so it gets a new inode.
+# - On an object store: the object's size and ETag, which the store derives from the bytes (the
+#   MD5 of a plain upload) and keeps on a server-side copy. One request answers it, where reading
+#   the object back takes two and its bytes; and the current copy, made on the store from a
+#   version, is vouched for by the version's check. An object replaced by hand gets a new ETag.
+_KNOWN: dict[tuple, str] = {}
 
 
-def _stat_key(path: UPath | Path) -> tuple[int, int, int] | None:
-    if getattr(path, "protocol", "") not in LOCAL_PROTOCOLS:
-        return None  # an object store's listing has no nanosecond times: always read
+def _identity(path: UPath | Path) -> tuple | None:
+    """What identifies the file's bytes as they stand now (see _KNOWN); None if the file is
+    missing, or the store gives nothing to go by."""
+    if on_this_machine(path):
+        try:
+            found = os.stat(getattr(path, "path", path))
+        except OSError:
+            return None
+        return str(path), found.st_size, found.st_mtime_ns, found.st_ino
     try:
-        found = os.stat(getattr(path, "path", path))
-    except OSError:
+        info = path.fs.info(path.path)
+    except FileNotFoundError:
         return None
-    return found.st_size, found.st_mtime_ns, found.st_ino
+    etag = info.get("ETag") or info.get("etag")
+    return ("object", info.get("size"), etag) if etag else None
+
+
+def _read(path: UPath | Path) -> bytes | None:
+    """The file's bytes (on an object store, in one request); None if it is missing."""
+    try:
+        if on_this_machine(path):
+            return path.read_bytes()
+        return path.fs.cat_file(path.path)
+    except FileNotFoundError:
+        return None
+
+
+def _hashed(path: UPath | Path, before: tuple | None) -> tuple[str | None, bytes | None]:
+    """The SHA-256 of the file's bytes, and the bytes; (None, None) if it is missing. The hash
+    is noted when the file's identity was the same before (`before`) and after the read."""
+    data = _read(path)
+    if data is None:
+        return None, None
+    sha256 = sha256_bytes(data)
+    if before is not None and _identity(path) == before:
+        _KNOWN[before] = sha256
+    return sha256, data
 
 
 def remember(path: UPath | Path, sha256: str) -> None:
-    """Note that the file at `path`, as it stands now, holds bytes with this hash."""
-    key = _stat_key(path)
-    if key is not None:
-        _KNOWN[str(path)] = (key, sha256)
-
-
-def known_sha256(path: UPath | Path) -> str | None:
-    """The hash noted for the file, if its stat is the one it had then."""
-    entry = _KNOWN.get(str(path))
-    if entry is None or entry[0] != _stat_key(path):
-        return None
-    return entry[1]
+    """Note that the local file at `path`, as it stands now, holds bytes with this hash (on an
+    object store, a check notes it: the ETag is not known without asking)."""
+    if on_this_machine(path):
+        identity = _identity(path)
+        if identity is not None:
+            _KNOWN[identity] = sha256
 
 
 def write_noted(path: UPath | Path, data: bytes, sha256: str) -> None:
@@ -114,38 +145,38 @@ class VersionStore:
     def verified(self, name: str, version: str) -> bytes:
         """The bytes of a stored version, after checking that they still hash to it."""
         path = self.version_path(name, version)
-        if not path.exists():
+        actual, data = _hashed(path, _identity(path))
+        if data is None:
             raise StoredFileError(
                 f"{path} is missing: version {version[:12]}… of {name} was deleted. Run "
                 "`superstore materialize --stale` to rebuild it."
             )
-        data = path.read_bytes()
-        actual = sha256_bytes(data)
         if actual != version:
             raise StoredFileError(
                 f"refusing to load {path}: its SHA-256 is {actual[:12]}…, but the instance "
                 f"recorded {version[:12]}… for {name}. The file was changed by hand or by "
                 "another program; run `superstore materialize --stale` to rebuild it."
             )
-        remember(path, version)
         return data
+
+    def state(self, name: str, version: str) -> str:
+        """Whether the stored version is INTACT (its bytes still hash to its name), ALTERED or
+        GONE; from what this process noted when the file has not moved since, else read."""
+        path = self.version_path(name, version)
+        identity = _identity(path)
+        if identity is not None and _KNOWN.get(identity) == version:
+            return INTACT
+        actual, _ = _hashed(path, identity)
+        return GONE if actual is None else INTACT if actual == version else ALTERED
 
     def is_intact(self, name: str, version: str) -> bool:
         """Whether the stored version's bytes still hash to its name."""
-        if known_sha256(self.version_path(name, version)) == version:
-            return True
-        try:
-            self.verified(name, version)
-        except StoredFileError:
-            return False
-        return True
+        return self.state(name, version) == INTACT
 
     def current_is_intact(self, name: str, version: str) -> bool:
         """Whether the copy people open still holds the recorded version."""
         path = self.current_path(name)
-        if known_sha256(path) == version:
+        identity = _identity(path)
+        if identity is not None and _KNOWN.get(identity) == version:
             return True
-        if not path.exists() or sha256_bytes(path.read_bytes()) != version:
-            return False
-        remember(path, version)
-        return True
+        return _hashed(path, identity)[0] == version

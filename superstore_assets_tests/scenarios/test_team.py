@@ -181,6 +181,7 @@ def test_team_profile_reuses_and_matches_the_local_profile(team: Team, tmp_path:
 
     cold = _timed(team, "superstore", "materialize", home=home)
     assert f"Computed ({ASSETS})" in cold.stdout
+    assert f"Report: {team.env['SUPERSTORE_STORAGE']}/report/report.html\n" in cold.stdout
     here, away = where_steps_ran(home)
     assert len(away) == ASSETS and not here, "every step that computes runs on a worker"
     settings = (home / "dagster.yaml").read_text()
