@@ -284,13 +284,16 @@ _WORKER_INSTANCES: dict[str, DagsterInstance] = {}
 def _on_worker(recon_job, dagster_run, run_config, step_key: str, instance_ref, known_state):
     """A step on a Dask worker, as dagster-dask's worker function runs it, except that the
     worker keeps its instance between steps, with its PostgreSQL connections open (opened for
-    each step, an instance costs a connection for every query it makes)."""
+    each step, an instance costs a connection for every query it makes). The events go back
+    serialized, as Dagster stores them: Dask cannot size a list of DagsterEvents, and warned on
+    every step that it failed to."""
     key = serialize_value(instance_ref)
     instance = _WORKER_INSTANCES.get(key)
     if instance is None:
         instance = _WORKER_INSTANCES[key] = DagsterInstance.from_ref(instance_ref)
         hold_connections(instance)
-    return run_step(recon_job, dagster_run, run_config, step_key, instance, known_state)
+    events = run_step(recon_job, dagster_run, run_config, step_key, instance, known_state)
+    return [serialize_value(event) for event in events]
 
 
 class _OnDaskStep:
@@ -306,7 +309,7 @@ class _OnDaskStep:
         if not block and not self.future.done():
             return None
         try:
-            return list(self.future.result())
+            return [deserialize_value(line, DagsterEvent) for line in self.future.result()]
         except Exception as error:  # the worker died or could not run the step at all
             self.step_context.log.error(f"The Dask worker did not run the step: {error!r}")
             return []
