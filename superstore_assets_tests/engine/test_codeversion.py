@@ -54,7 +54,10 @@ steps = [make(grid) for grid in GRIDS]
 
 @pytest.fixture
 def package(tmp_path, monkeypatch):
-    """A throwaway package `cvpkg` that a test can edit and reload."""
+    """A throwaway package `cvpkg` that a test can edit and reload. Its bytecode is never
+    written: an edit of the same size within the second would find the old bytecode current
+    (Python checks the source's size and mtime in whole seconds)."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     root = tmp_path / "cvpkg"
     root.mkdir()
     (root / "__init__.py").write_text("")
