@@ -39,8 +39,8 @@ SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never \
 # Some machines export PYTHONDONTWRITEBYTECODE=1 (this one does). Python then keeps no bytecode,
 # and every command compiles each module it imports again: 1.7 s of a 2.7 s `superstore status`
 # here. So the run's set-up writes, once, the bytecode of what the commands import (4 s, 35 MB;
-# compiling the whole environment would take 200 MB and 43 s), and the suite and the benchmark
-# run with bytecode written: each module is compiled the first time a process imports it.
+# compiling the whole environment would take 200 MB), and the test set-up compiles the whole
+# environment, since the tests start hundreds of processes.
 WARM_UP = env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -c 'import superstore_assets.cli.materialize, \
 	superstore_assets.cli.status, superstore_assets.cli.history, superstore_assets.cli.diff, \
 	superstore_assets.cli.prune, superstore_assets.assets.definitions'
@@ -67,7 +67,7 @@ $(BIN)/.installed-team: uv.lock pyproject.toml | $(UV)
 
 $(BIN)/.installed-test: uv.lock pyproject.toml | $(UV)
 	@echo "Setting up $(VENV) from uv.lock: the run's dependencies, the test tools and the team profile's"
-	@$(SYNC) --group test --extra team
+	@$(SYNC) --group test --extra team --compile-bytecode
 	@touch $@ $(BIN)/.installed-run $(BIN)/.installed-team
 
 # The instance settings of the profile: SQLite (local, the default) or PostgreSQL (team).
@@ -85,13 +85,13 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: $(BIN)/.installed-run $(TEAM_INSTALLED) .env $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/superstore materialize
 
-# The suite starts hundreds of processes: they write the bytecode of what they import, so the
-# first compiles a module and the others load it (with PYTHONDONTWRITEBYTECODE exported, each
-# would compile it again: 0.9 s of a 3.4 s import of the definitions here). The package's own
-# bytecode is written before they start (compileall skips what is current).
+# The suite starts hundreds of processes that import the package, and the set-up's
+# --compile-bytecode skips the package itself (an editable install): its bytecode is written
+# here, once per change (compileall skips what is current), or every process compiles it again
+# where PYTHONDONTWRITEBYTECODE is exported (0.9 s of a 3.4 s import of the definitions here).
 test: lint .env
 	@env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q superstore_assets superstore_assets_tests
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
+	$(BIN)/pytest
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
@@ -114,14 +114,14 @@ lock: | $(UV)
 # Each story BENCH_RUNS times a side after a warm-up round; `make bench BENCH_RUNS=1` for a look.
 BENCH_RUNS ?= 5
 bench: $(BIN)/.installed-test
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python bench/run.py --runs $(BENCH_RUNS)
+	$(BIN)/python bench/run.py --runs $(BENCH_RUNS)
 
 # Files of 10x, 100x and 1000x the bundled rows are generated into BENCH_DATA (kept; bench/data/
 # is ignored by git; 10M lines are 2.2 GB); sizes above BENCH_MAX_ROWS are skipped.
 BENCH_MAX_ROWS ?= 1000000
 BENCH_DATA ?= bench/data
 bench-scale: $(BIN)/.installed-test
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python bench/scale.py --max-rows $(BENCH_MAX_ROWS) --data $(BENCH_DATA)
+	$(BIN)/python bench/scale.py --max-rows $(BENCH_MAX_ROWS) --data $(BENCH_DATA)
 
 clean:
 	rm -rf $(VENV) .tools storage .pytest_cache .ruff_cache .import_linter_cache .hypothesis *.egg-info
