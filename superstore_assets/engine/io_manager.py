@@ -118,7 +118,7 @@ class StorageIOManager(ConfigurableIOManager):
         else:  # a restored version: checked intact before it was reused
             data_size = size_of(store.version_path(name, stored.version))
             if data_size is None:
-                raise StoredFileError(f"version {stored.version[:12]}… of {name} is gone")
+                raise _gone(name, stored.version)
         self._publish(store, name, stored.version, stored.data)
         _STORED[(context.run_id, context.asset_key)] = stored.version
         page = ".html" if self.kind == "figure" else None  # what people open
@@ -186,7 +186,7 @@ class StorageIOManager(ConfigurableIOManager):
         current = store.current_path(name)
         if data is None:
             if not copy_atomic(store.version_path(name, version), current):
-                raise StoredFileError(f"version {version[:12]}… of {name} is gone")
+                raise _gone(name, version)
             remember(current, version)
         else:
             write_noted(current, data, version)
@@ -198,6 +198,11 @@ class StorageIOManager(ConfigurableIOManager):
             target = store.current_path(name, extension)
             if not copy_atomic(source, target):
                 remove(target)  # a preview of another version must not stay beside this one
+
+
+def _gone(name: str, version: str) -> StoredFileError:
+    """The error of a restored version missing from storage (it was checked before reuse)."""
+    return StoredFileError(f"version {version[:12]}… of {name} is gone")
 
 
 # Input metadata naming the columns a step reads of a table (`AssetIn(metadata={COLUMNS: [...]})`,

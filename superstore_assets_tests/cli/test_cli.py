@@ -1,6 +1,5 @@
 """The commands a user types, run as subprocesses: dagster's CLI, `superstore`, `dagster dev`."""
 
-import hashlib
 import subprocess
 import time
 
@@ -8,6 +7,7 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterEventType
 
+from superstore_assets.engine.hashing import sha256_file
 from superstore_assets_tests.conftest import BUNDLED, BUNDLED_MODIFIED, ROOT
 from superstore_assets_tests.servers import BIN, dagster_dev, graphql
 
@@ -169,12 +169,8 @@ def test_swapping_the_file_under_a_running_ui_rematerializes_with_no_click(mater
         assert {v for k, v in stale.items() if k != "superstore_csv"} == {"FRESH"}, stale
     status = run([str(BIN / "superstore"), "status"], env)
     lines = status.stdout.splitlines()
-    assert "(unchanged)" in lines[0] and sha256_of(BUNDLED_MODIFIED)[:12] in lines[0]
+    assert "(unchanged)" in lines[0] and sha256_file(BUNDLED_MODIFIED)[:12] in lines[0]
     assert all(line.split()[1] == "fresh" for line in lines[1:]), status.stdout
-
-
-def sha256_of(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_dagster_sees_a_new_file_as_unsynced_once_observed(materialized, tmp_path):
@@ -184,7 +180,7 @@ def test_dagster_sees_a_new_file_as_unsynced_once_observed(materialized, tmp_pat
     env = workspace.env(SUPERSTORE_DATASET=str(dataset))
     dataset.write_bytes(BUNDLED_MODIFIED.read_bytes())
     observed = run([str(BIN / "superstore"), "observe"], env)
-    assert f"changed from {sha256_of(BUNDLED)[:12]}" in observed.stdout
+    assert f"changed from {sha256_file(BUNDLED)[:12]}" in observed.stdout
     with dagster_dev(env, tmp_path / "dev.log") as port:
         stale = dagster_stale(port)
     # One hop, as Dagster computes it: what "Materialize unsynced" would run first.

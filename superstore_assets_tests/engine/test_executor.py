@@ -1,6 +1,5 @@
 """The local executor: the models fitted and evaluated in forked children, beside other steps."""
 
-import hashlib
 import os
 import subprocess
 import time
@@ -19,6 +18,7 @@ from dagster import (
 from superstore_assets.assets.resources import DatasetResource
 from superstore_assets.engine import executor
 from superstore_assets.engine.executor import PARALLEL_TAG, local_executor
+from superstore_assets.engine.hashing import sha256_file
 from superstore_assets.pipeline import config
 from superstore_assets_tests.conftest import ASSETS, BUNDLED, ROOT
 from superstore_assets_tests.servers import BIN
@@ -114,7 +114,7 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert (workspace.storage / "report" / "report.html").exists()
-    sha = hashlib.sha256(BUNDLED.read_bytes()).hexdigest()
+    sha = sha256_file(BUNDLED)
     with workspace.instance() as instance:
         latest = instance.get_runs(limit=1)[0]
         assert latest.is_success and latest.run_id != run.run_id

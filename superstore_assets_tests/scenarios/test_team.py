@@ -155,10 +155,16 @@ def where_steps_ran(home: Path) -> tuple[set[str], set[str]]:
     return here, {entry.step_key for entry in starts} - here
 
 
+def _bucket_and_folder(prefix: str) -> tuple[str, str]:
+    """s3://bucket/folder as (bucket, folder)."""
+    bucket, _, folder = prefix.removeprefix("s3://").partition("/")
+    return bucket, folder
+
+
 def _stored_keys(prefix: str) -> set[str]:
     import boto3
 
-    bucket, _, folder = prefix.removeprefix("s3://").partition("/")
+    bucket, folder = _bucket_and_folder(prefix)
     pages = (
         boto3.client("s3")
         .get_paginator("list_objects_v2")
@@ -291,10 +297,11 @@ def test_team_profile_reuses_and_matches_the_local_profile(
     # it at the start. Every data version is the team's; the report differs in one line, the
     # dataset's path, which it shows.
     local, _ = request.getfixturevalue("bundled_run")
-    assert data_versions(local.home) == {**first, "report": data_versions(local.home)["report"]}
+    local_versions = data_versions(local.home)
+    assert local_versions == {**first, "report": local_versions["report"]}
     import boto3
 
-    bucket, _, folder = team.env["SUPERSTORE_STORAGE"].removeprefix("s3://").partition("/")
+    bucket, folder = _bucket_and_folder(team.env["SUPERSTORE_STORAGE"])
     report = boto3.client("s3").get_object(Bucket=bucket, Key=f"{folder}/report/report.html")
     shown = (local.storage / "report" / "report.html").read_text()
     assert f"<dd>{BUNDLED}</dd>" in shown
