@@ -99,9 +99,9 @@ def time_left(tally: Tally, now: float) -> tuple[float, bool]:
 
 def duration(seconds: float) -> str:
     """`0.2 s` under ten seconds, `14 s` under a minute, `2 min 05 s` beyond."""
-    if seconds < 10:
+    if round(seconds, 1) < 10:
         return f"{seconds:.1f} s"
-    if seconds < 60:
+    if round(seconds) < 60:
         return f"{seconds:.0f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s"
@@ -115,7 +115,7 @@ def left_words(tally: Tally, now: float) -> str:
     seconds, complete = time_left(tally, now)
     if all(tally.planned[s] is None for s in tally.planned if s not in tally.finished):
         return "time left unknown"
-    shown = f"{max(1, round(seconds))} s" if seconds < 60 else duration(seconds)
+    shown = f"{max(1, round(seconds))} s" if round(seconds) < 60 else duration(seconds)
     return f"{'about' if complete else 'at least'} {shown} left"
 
 

@@ -69,6 +69,8 @@ def test_a_step_never_computed_before_makes_the_estimate_a_lower_bound_or_unknow
     assert left_words(tally(orders_raw=None, champion=None), T0) == "time left unknown"
     long = tally(random_forest=75.0, champion=None)
     assert left_words(long, T0) == "at least 1 min 15 s left"
+    almost = tally(random_forest=59.6, champion=None)
+    assert left_words(almost, T0) == "at least 1 min 00 s left"  # not "60 s"
 
 
 def test_a_failed_step_is_a_line_with_the_time_it_ran():
@@ -83,11 +85,14 @@ def test_a_failed_step_is_a_line_with_the_time_it_ran():
 
 
 def test_durations_read_as_a_person_says_them():
-    assert [duration(s) for s in (0.04, 3.14, 14.4, 59.6, 61, 754)] == [
+    assert [duration(s) for s in (0.04, 3.14, 9.94, 9.96, 14.4, 59.4, 59.6, 61, 754)] == [
         "0.0 s",
         "3.1 s",
+        "9.9 s",
+        "10 s",  # not "10.0 s": the unit follows the rounded value
         "14 s",
-        "60 s",
+        "59 s",
+        "1 min 00 s",  # not "60 s"
         "1 min 01 s",
         "12 min 34 s",
     ]
