@@ -177,6 +177,8 @@ def orders_raw(dataset: DatasetResource) -> Output[pd.DataFrame]:
             "encoding": facts["encoding"],
             "delimiter": facts["delimiter"],
             "not_numeric_cells": MetadataValue.json(facts["not_numeric_cells"]),
+            "formatted_numbers": MetadataValue.json(facts["formatted_numbers"]),
+            "renamed_columns": MetadataValue.json(facts["renamed_columns"]),
             "postal_codes_padded": MetadataValue.int(facts["postal_codes_padded"]),
             "extra_columns": MetadataValue.json(facts["extra_columns"]),
             "preview": _preview(df),

@@ -67,6 +67,28 @@ def line_ends(source: bytes | Path) -> tuple[bool, bool]:
     return cr, lf
 
 
+# Files a person may take for the CSV, by their first bytes: what each is, and what to do.
+NOT_CSV = (
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an Excel 97-2003 workbook (.xls, as Tableau ships the sample)",
+        "save its Orders sheet as CSV",
+    ),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive or an Excel workbook (.xlsx)",
+        "save the Orders sheet as CSV, or unzip the CSV from it",
+    ),
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip)"),
+    (
+        codecs.BOM_UTF16_LE,
+        'UTF-16 text (as Excel\'s "Unicode Text" saves it)',
+        'save it as "CSV UTF-8"',
+    ),
+    (codecs.BOM_UTF16_BE, "UTF-16 text", "save it as UTF-8"),
+)
+
+
 def detect_encoding(source: bytes | Path) -> tuple[str, str]:
     """The codec that reads the file's bytes (or the file), and its name for people.
 
@@ -75,6 +97,9 @@ def detect_encoding(source: bytes | Path) -> tuple[str, str]:
     slice at a time, and the text thrown away, so a file of gigabytes costs no copy of itself.
     """
     head = head_bytes(source, 65536)
+    for magic, what, fix in NOT_CSV:
+        if head.startswith(magic):
+            raise DatasetError(f"the file is {what}, not CSV text; {fix}")
     if b"\x00" in head:
         raise DatasetError("the file is binary (it holds NUL bytes), not CSV text")
     cr, lf = line_ends(source)
@@ -151,7 +176,7 @@ def detect_layout(text: str) -> Layout:
     except csv.Error:
         sniffed = ","
     fields = split_first_record(text, sniffed)
-    if not set(fields) & set(config.SUPERSTORE_COLUMNS):
+    if not {column_key(f) for f in fields} & set(COLUMN_KEYS):
         splits = {d: split_first_record(text, d) for d in DELIMITERS}
         data = [d for d, split in splits.items() if any(ORDER_ID.fullmatch(f) for f in split)]
         if data:
@@ -283,6 +308,33 @@ def first_row_holding_lines(df: pd.DataFrame, delimiter: str) -> int | None:
     return first
 
 
+def column_key(name: str) -> str:
+    """A column name as a person means it: case, spaces and punctuation left out, so that
+    `ORDER DATE`, `order_date` and `Order Date` are one name."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+COLUMN_KEYS = {column_key(column): column for column in config.SUPERSTORE_COLUMNS}
+
+
+def canonical_names(columns: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The names with each Superstore column written as the Orders sheet writes it (`ORDER
+    DATE` becomes `Order Date`), and what was renamed. A name is renamed only where one column
+    alone means it and the sheet's own spelling is not there already."""
+    present = set(columns)
+    meaning = [COLUMN_KEYS.get(column_key(c)) for c in columns]
+    renamed: dict[str, str] = {}
+    for column, meant in zip(columns, meaning, strict=True):
+        if (
+            meant is not None
+            and meant != column
+            and meant not in present
+            and meaning.count(meant) == 1
+        ):
+            renamed[column] = meant
+    return [renamed.get(c, c) for c in columns], renamed
+
+
 def strip_column_names(columns: pd.Index) -> list[str]:
     """The names without surrounding spaces; a name that repeats once stripped ("Sales" and
     "Sales ") gets .1, .2, … as pandas numbers a name repeated exactly, so that each is unique."""
@@ -311,14 +363,60 @@ NUMBER_DTYPES = {
 }
 
 
+# A number as a spreadsheet formats it: a currency sign, thousands separators, a minus or an
+# accountant's parentheses for a negative, a percent sign (`$1,234.56`, `-$3.20`, `(12.50)`,
+# `20%`). Anything looser (`1,2,3`, `12 apples`) is not a number.
+FORMATTED_NUMBER = (
+    r"^(?P<minus>-)?\s*(?P<open>\()?\s*(?P<minus_in>-)?\s*[$€£]?\s*(?P<minus_after>-)?\s*"
+    r"(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"\s*(?P<close>\))?\s*(?P<percent>%)?$"
+)
+
+
+def formatted_numbers(cells: pd.Series) -> pd.Series:
+    """The cells that hold a number as a spreadsheet formats it, as floats (`20%` is 0.2);
+    missing where a cell holds none."""
+    parts = cells.astype("string").str.extract(FORMATTED_NUMBER)
+    minus = parts[["minus", "minus_in", "minus_after"]].notna().sum(axis=1)
+    parentheses = parts["open"].notna()
+    well_formed = (parentheses == parts["close"].notna()) & (minus + parentheses <= 1)
+    digits = parts["digits"].str.replace(",", "", regex=False)
+    values = pd.to_numeric(digits, errors="coerce").astype("float64")
+    values = values.where(minus + parentheses == 0, -values)
+    values = values.where(parts["percent"].isna(), values / 100)
+    return values.where(well_formed).astype("float64")
+
+
 def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
     """The cells as read_orders types the column: whole numbers an Int64 holds for Row ID and
-    Quantity (2.5, inf and 1e20 are not counts), floats for the others; anything else missing."""
+    Quantity (2.5, inf and 1e20 are not counts), floats for the others; anything else missing.
+    A number a spreadsheet formatted (`$1,234.56`, `20%`: `formatted_numbers`) is read too."""
     values = pd.to_numeric(cells, errors="coerce")
+    unread = values.isna() & cells.notna()
+    if unread.any():
+        values = values.astype("float64").mask(unread, formatted_numbers(cells[unread]))
     if column in ("Row ID", "Quantity"):
         whole = (values == values.round()) & (values.abs() < 2**63)
         return values.where(whole).astype("Int64")
     return values.astype("float64")
+
+
+# The numbers the pipeline learns from (the features, and Profit for the target).
+NEEDED_NUMBERS = ("Sales", "Quantity", "Discount", "Profit")
+
+
+def refuse_without_numbers(column: str, values: pd.Series, cells: pd.Series) -> None:
+    """Refuse a column the models need when not one of its cells is a number: missing cells
+    are filled in or dropped one by one, but a column of none has nothing to learn from."""
+    if column not in NEEDED_NUMBERS or values.notna().any():
+        return
+    text = cells.dropna()
+    if text.empty:
+        raise DatasetError(f"every {column} cell is empty; the models need {column} as numbers")
+    raise DatasetError(
+        f"no {column} cell is a number (for example {text.iloc[0]!r}); the models need "
+        f"{column} as numbers such as 12.5, $1,234.50 or 20%"
+    )
 
 
 def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
@@ -391,7 +489,7 @@ def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
         fields = df.index.nlevels + len(df.columns)
         line = 2 if layout.header else 1
         raise DatasetError(describe_extra_fields(line, fields, len(df.columns), layout))
-    df.columns = strip_column_names(df.columns)
+    df.columns, renamed = canonical_names(strip_column_names(df.columns))
     if df.empty:
         raise DatasetError("the file has a header line but no rows of orders")
     if names is None:
@@ -402,16 +500,21 @@ def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
         described = f"headerless {len(names)} columns (Row ID and Country added)"
     else:
         described = f"headerless {len(names)} columns"
-    not_numeric = {}
+    not_numeric, formatted = {}, {}
     for column in config.NUMERIC_COLUMNS:
         if column not in df:
             continue
         if pd.api.types.is_numeric_dtype(df[column]):
             not_numeric[column] = 0  # parsed as it was read: every cell a number or empty
+            refuse_without_numbers(column, df[column], df[column])
             continue
         raw = df[column].str.strip()
         values = parse_numbers(column, raw)
         not_numeric[column] = int((values.isna() & raw.notna()).sum())
+        plain = pd.to_numeric(raw, errors="coerce")
+        if reformatted := int((values.notna() & plain.isna()).sum()):
+            formatted[column] = reformatted
+        refuse_without_numbers(column, values, raw)
         df[column] = values
     padded = 0
     if "Postal Code" in df:
@@ -427,6 +530,8 @@ def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
         "rows": len(df),
         "columns": len(df.columns),
         "not_numeric_cells": not_numeric,
+        "formatted_numbers": formatted,
+        "renamed_columns": renamed,
         "postal_codes_padded": padded,
         "extra_columns": [c for c in df.columns if c not in config.SUPERSTORE_COLUMNS],
     }

@@ -1,5 +1,6 @@
 """The reading, cleaning and feature functions, on small frames and files built here."""
 
+import gzip
 import io
 
 import pandas as pd
@@ -194,9 +195,92 @@ def test_dates_in_no_known_format_are_refused():
 
 def test_binary_and_header_only_files_are_refused():
     with pytest.raises(reading.DatasetError, match="binary"):
-        reading.read_orders(b"PK\x03\x04\x00\x00 a zip file")
+        reading.read_orders(b"\x7fELF\x02\x01\x00\x00 a program")
     with pytest.raises(reading.DatasetError, match="header line but no rows"):
         reading.read_orders((HEADER + "\n").encode())
+
+
+@pytest.mark.parametrize(
+    ("first_bytes", "said"),
+    [
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00",
+            "an Excel 97-2003 workbook (.xls, as Tableau ships the sample), not CSV text; save "
+            "its Orders sheet as CSV",
+        ),
+        (b"PK\x03\x04\x14\x00", "a ZIP archive or an Excel workbook (.xlsx), not CSV text"),
+        (gzip.compress(csv_bytes(line())), "gzip-compressed, not CSV text; decompress it first"),
+        (
+            csv_bytes(line(), encoding="utf-16"),
+            'UTF-16 text (as Excel\'s "Unicode Text" saves it), not CSV text; save it as '
+            '"CSV UTF-8"',
+        ),
+    ],
+    ids=["xls", "xlsx", "gzip", "utf16"],
+)
+def test_a_workbook_an_archive_or_utf16_is_named_with_what_to_do(first_bytes, said):
+    with pytest.raises(reading.DatasetError) as refused:
+        reading.read_orders(first_bytes)
+    assert said in str(refused.value)
+    assert reading.count_rows(first_bytes) == 0  # the observation counts no rows in them
+
+
+def test_numbers_as_a_spreadsheet_formats_them_are_read_and_counted():
+    data = csv_bytes(
+        line(Sales='"$1,234.50"', Profit="(12.00)", Discount="20%", Quantity='"1,000"'),
+        line(2, Sales="-$3.20", Profit="$-0.5", Discount="0.1", Quantity="2"),
+        line(3, Sales="€7", Profit='"(1,000)"', Discount="5 %", Quantity="3"),
+    )
+    df, facts = reading.read_orders(data)
+    assert df["Sales"].tolist() == [1234.5, -3.2, 7.0]
+    assert df["Profit"].tolist() == [-12.0, -0.5, -1000.0]
+    assert df["Discount"].tolist() == pytest.approx([0.2, 0.1, 0.05])
+    assert df["Quantity"].tolist() == [1000, 2, 3] and str(df["Quantity"].dtype) == "Int64"
+    assert facts["formatted_numbers"] == {"Sales": 3, "Profit": 3, "Discount": 2, "Quantity": 1}
+    assert set(facts["not_numeric_cells"].values()) == {0}
+    plain, plain_facts = reading.read_orders(csv_bytes(line()))
+    assert plain_facts["formatted_numbers"] == {} and plain["Sales"].dtype == "float64"
+
+
+@pytest.mark.parametrize("cell", ["1,2,3", "12 apples", "--5", "(5", "-(3)", "$", "1.2.3", "%"])
+def test_loose_text_is_never_taken_for_a_number(cell):
+    df, facts = reading.read_orders(csv_bytes(line(Sales=f'"{cell}"'), line(2)))
+    assert df["Sales"].isna().tolist() == [True, False]
+    assert facts["not_numeric_cells"]["Sales"] == 1 and facts["formatted_numbers"] == {}
+
+
+def test_column_names_in_another_case_or_spelling_are_the_sheets():
+    names = {"Row ID": "ROW ID ", "Order Date": "order_date", "Sub-Category": "Sub Category"}
+    header = ",".join(names.get(c, c) for c in config.SUPERSTORE_COLUMNS)
+    df, facts = reading.read_orders(f"{header}\n{line()}\n".encode())
+    assert list(df.columns) == list(config.SUPERSTORE_COLUMNS)
+    assert facts["renamed_columns"] == {
+        "ROW ID": "Row ID",
+        "order_date": "Order Date",
+        "Sub Category": "Sub-Category",
+    }
+    assert facts["extra_columns"] == []
+    # Where the sheet's spelling is there already, another spelling of it is an extra column.
+    twice = reading.read_orders(f"{HEADER},SALES\n{line()},1\n".encode())[1]
+    assert twice["renamed_columns"] == {} and twice["extra_columns"] == ["SALES"]
+    assert reading.canonical_names(["sales", "SALES"]) == (["sales", "SALES"], {})
+
+
+@pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        (("n/a", "n/a"), "no Discount cell is a number (for example 'n/a'); the models need"),
+        (("", ""), "every Discount cell is empty; the models need Discount as numbers"),
+    ],
+)
+def test_a_column_the_models_need_without_one_number_is_refused(cells, said):
+    data = csv_bytes(line(Discount=cells[0]), line(2, Discount=cells[1]))
+    with pytest.raises(reading.DatasetError) as refused:
+        reading.read_orders(data)
+    assert said in str(refused.value)
+    # Row IDs are not learned from: a column of none is read.
+    df, _ = reading.read_orders(csv_bytes(line(row_id=""), line(row_id="")))
+    assert df["Row ID"].isna().all() and len(df) == 2
 
 
 def test_mac_roman_with_cr_line_ends():

@@ -34,7 +34,7 @@ def write(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def with_cells(column: str, rows: list[int], value: str) -> Callable[[Path, Path], Path]:
+def with_cells(column: str, rows: list[int] | slice, value: str) -> Callable[[Path, Path], Path]:
     def make(source: Path, target: Path) -> Path:
         df = text_table(source)
         df.loc[rows, column] = value
@@ -83,6 +83,20 @@ REFUSED = {
         "orders_raw",
     ),
     "binary": (raw_bytes(bytes(range(256)) * 40), 1, "Cannot read", "orders_raw"),
+    "excel_workbook": (
+        raw_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)),
+        1,
+        "the file is an Excel 97-2003 workbook (.xls, as Tableau ships the sample), not CSV "
+        "text; save its Orders sheet as CSV.",
+        "orders_raw",
+    ),
+    "no_discount_is_a_number": (
+        with_cells("Discount", slice(None), "ten percent"),
+        1,
+        "no Discount cell is a number (for example 'ten percent'); the models need Discount as "
+        "numbers",
+        "orders_raw",
+    ),
     "negative_quantity": (
         with_cells("Quantity", [3, 9, 11, 40], "-2"),
         1,
@@ -200,6 +214,38 @@ def test_after_a_refused_file_the_good_one_trains_nothing(good_home, tmp_path):
         m for m in ("decision_tree", "random_forest", "logistic_regression") if m in computed
     ]
     assert trained == [], done.stdout
+
+
+def spreadsheet_formatted(source: Path, target: Path) -> Path:
+    """The same orders as a spreadsheet may export them: money with a currency sign and
+    thousands separators, and two column names spelled another way."""
+    df = text_table(source)
+    df["Sales"] = [f"${float(v):,}" for v in df["Sales"]]
+    df["Profit"] = [f"-${-float(v):,}" if float(v) < 0 else f"${float(v):,}" for v in df["Profit"]]
+    return write(
+        df.rename(columns={"Order Date": "ORDER DATE", "Sub-Category": "sub_category"}), target
+    )
+
+
+def test_orders_a_spreadsheet_formatted_are_read_as_the_same_orders(bundled_home, tmp_path):
+    """Formatted numbers and respelled column names are read as the numbers and names they
+    stand for: orders_raw is the good file's table again, so nothing below it reruns."""
+    space, good = bundled_home
+    done = space.superstore(
+        "materialize", "--dataset", str(spreadsheet_formatted(good, tmp_path / "formatted.csv"))
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    no_trace(done)
+    assert "Computed (1): orders_raw\n" in done.stdout, done.stdout
+    with space.instance() as instance:
+        raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
+    metadata = raw.asset_materialization.metadata
+    rows = metadata["rows"].value
+    assert metadata["formatted_numbers"].value == {"Sales": rows, "Profit": rows}
+    assert metadata["renamed_columns"].value == {
+        "ORDER DATE": "Order Date",
+        "sub_category": "Sub-Category",
+    }
 
 
 @pytest.mark.parametrize("command", ["dagster", "dg"])
