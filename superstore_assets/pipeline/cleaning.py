@@ -55,10 +55,17 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
             f"the dates are day first ({example!r} cannot be month first); to read them so, set "
             f"SUPERSTORE_DATE_FORMAT={config.DAY_FIRST_FORMAT}"
         )
+    for day_first in config.DAY_FIRST_FORMATS[1:]:
+        if parse_dates(cells, day_first).notna().all():
+            raise DatasetError(
+                f"the dates are written day first ({cells.iloc[0]!r}); to read them so, set "
+                f"SUPERSTORE_DATE_FORMAT={day_first}"
+            )
     if parsed[best] < 0.5:
         raise DatasetError(
             f"most dates match no known format (for example {cells.iloc[0]!r}); expected month "
-            "first like 11/8/2016 or ISO like 2016-11-08, or set SUPERSTORE_DATE_FORMAT"
+            "first like 11/8/2016 (a time of day may follow), ISO like 2016-11-08, or a month by "
+            "name like 8-Nov-2016; or set SUPERSTORE_DATE_FORMAT"
         )
     return best  # the cells that do not match become missing, and are counted
 

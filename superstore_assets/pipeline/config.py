@@ -61,9 +61,26 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 # The real file writes dates month first without leading zeros: 11/8/2016 is 8 November 2016.
 DATE_FORMAT = "%m/%d/%Y"
-# Formats recognised without configuration; day first only when configured (it is ambiguous).
-DATE_FORMATS: tuple[str, ...] = (DATE_FORMAT, "%Y-%m-%d")
+# Formats recognised without configuration, each one that cannot be misread: month first, ISO
+# (and both with a time of day, as Excel and pandas write a date-time cell), year first with
+# slashes, and months by name. Day first only when configured: 03/04/2016 is ambiguous.
+DATE_FORMATS: tuple[str, ...] = (
+    DATE_FORMAT,
+    "%Y-%m-%d",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+)
 DAY_FIRST_FORMAT = "%d/%m/%Y"
+# Day first with dots (as German and others write dates): named in the refusal with the setting
+# that reads them. (With dashes, 07-08-2014 is written both ways: no guess is offered.)
+DAY_FIRST_FORMATS: tuple[str, ...] = (DAY_FIRST_FORMAT, "%d.%m.%Y")
 # Encodings tried in order: UTF-8 (with or without a byte-order mark), then Windows-1252.
 ENCODINGS: tuple[str, ...] = ("utf-8-sig", "cp1252")
 

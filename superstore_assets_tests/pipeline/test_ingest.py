@@ -187,6 +187,40 @@ def test_day_first_dates_are_refused_unless_configured():
     assert counts["date_format"] == "%d/%m/%Y"
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "%Y-%m-%d %H:%M:%S",  # pandas' to_csv of a parsed date
+        "%m/%d/%Y %H:%M",  # Excel's CSV of a date-time cell (4/3/2016 0:00)
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y/%m/%d",
+        "%d-%b-%Y",
+        "%B %d, %Y",
+    ],
+)
+def test_dates_as_spreadsheets_and_pandas_write_them_read_as_the_same_days(written):
+    raw, _ = reading.read_orders(BUNDLED)
+    expected, _ = cleaning.clean_orders(raw)
+    rewritten = raw.copy()
+    for column in config.DATE_COLUMNS:
+        days = pd.to_datetime(raw[column], format=config.DATE_FORMAT)
+        cells = [day.strftime(written) for day in days]
+        if written.endswith(" %H:%M"):
+            cells = [cell.replace(" 00:", " 0:") for cell in cells]  # as Excel writes the hour
+        rewritten[column] = cells
+    clean, counts = cleaning.clean_orders(rewritten)
+    assert counts["date_format"] == written
+    pd.testing.assert_frame_equal(clean, expected)
+
+
+def test_dates_written_day_first_with_dots_are_refused_with_the_setting_that_reads_them():
+    raw, _ = reading.read_orders(csv_bytes(line(order_date="03.04.2016", ship_date="08.04.2016")))
+    with pytest.raises(reading.DatasetError, match=r"day first \('03.04.2016'\).*=%d\.%m\.%Y"):
+        cleaning.clean_orders(raw)
+    clean, _ = cleaning.clean_orders(raw, date_format="%d.%m.%Y")
+    assert clean["Order Date"].tolist() == [pd.Timestamp("2016-04-03")]
+
+
 def test_dates_in_no_known_format_are_refused():
     raw, _ = reading.read_orders(csv_bytes(line(order_date="March 4", ship_date="March 9")))
     with pytest.raises(reading.DatasetError, match="match no known format"):
