@@ -49,17 +49,18 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
     best = max(parsed, key=parsed.get)
     if parsed[best] == 1.0:
         return best
-    if parse_dates(cells, config.DAY_FIRST_FORMAT).notna().all():
-        example = cells[parse_dates(cells, config.DATE_FORMAT).isna()].iloc[0]
-        raise DatasetError(
-            f"the dates are day first ({example!r} cannot be month first); to read them so, set "
-            f"SUPERSTORE_DATE_FORMAT={config.DAY_FIRST_FORMAT}"
-        )
-    for day_first in config.DAY_FIRST_FORMATS[1:]:
+    for day_first in config.DAY_FIRST_FORMATS:
         if parse_dates(cells, day_first).notna().all():
+            month_first = day_first.replace("%d", "%DAY").replace("%m", "%d").replace("%DAY", "%m")
+            cannot = cells[parse_dates(cells, month_first).isna()]
+            if cannot.empty:  # every day is 12 or less: either way round reads them all
+                raise DatasetError(
+                    f"the dates may be day or month first ({cells.iloc[0]!r}); set "
+                    f"SUPERSTORE_DATE_FORMAT={day_first} or {month_first} to say which"
+                )
             raise DatasetError(
-                f"the dates are written day first ({cells.iloc[0]!r}); to read them so, set "
-                f"SUPERSTORE_DATE_FORMAT={day_first}"
+                f"the dates are day first ({cannot.iloc[0]!r} cannot be month first); to read "
+                f"them so, set SUPERSTORE_DATE_FORMAT={day_first}"
             )
     if parsed[best] < 0.5:
         raise DatasetError(

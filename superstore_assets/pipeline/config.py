@@ -78,9 +78,9 @@ DATE_FORMATS: tuple[str, ...] = (
     "%B %d, %Y",
 )
 DAY_FIRST_FORMAT = "%d/%m/%Y"
-# Day first with dots (as German and others write dates): named in the refusal with the setting
-# that reads them. (With dashes, 07-08-2014 is written both ways: no guess is offered.)
-DAY_FIRST_FORMATS: tuple[str, ...] = (DAY_FIRST_FORMAT, "%d.%m.%Y")
+# Day first with slashes, dots or dashes (31-07-2012, as the Global Superstore writes it): named
+# in the refusal with the setting that reads them.
+DAY_FIRST_FORMATS: tuple[str, ...] = (DAY_FIRST_FORMAT, "%d.%m.%Y", "%d-%m-%Y")
 # Encodings tried in order: UTF-8 (with or without a byte-order mark), then Windows-1252.
 ENCODINGS: tuple[str, ...] = ("utf-8-sig", "cp1252")
 

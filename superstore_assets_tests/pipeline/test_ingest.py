@@ -213,12 +213,31 @@ def test_dates_as_spreadsheets_and_pandas_write_them_read_as_the_same_days(writt
     pd.testing.assert_frame_equal(clean, expected)
 
 
-def test_dates_written_day_first_with_dots_are_refused_with_the_setting_that_reads_them():
-    raw, _ = reading.read_orders(csv_bytes(line(order_date="03.04.2016", ship_date="08.04.2016")))
-    with pytest.raises(reading.DatasetError, match=r"day first \('03.04.2016'\).*=%d\.%m\.%Y"):
+@pytest.mark.parametrize("separator", [".", "-"])
+def test_dates_written_day_first_with_dots_or_dashes_are_refused_with_the_setting(separator):
+    def written(*cells: str) -> pd.DataFrame:
+        dates = [cell.replace("/", separator) for cell in cells]
+        return reading.read_orders(
+            csv_bytes(
+                line(1, order_date=dates[0], ship_date=dates[1]),
+                line(2, order="CA-2016-2", order_date=dates[2], ship_date=dates[3]),
+            )
+        )[0]
+
+    day_first = f"%d{separator}%m{separator}%Y"
+    raw = written("03/04/2016", "08/04/2016", "31/07/2012", "02/08/2012")
+    thirty_first = "31/07/2012".replace("/", separator)
+    with pytest.raises(reading.DatasetError) as refused:
         cleaning.clean_orders(raw)
-    clean, _ = cleaning.clean_orders(raw, date_format="%d.%m.%Y")
-    assert clean["Order Date"].tolist() == [pd.Timestamp("2016-04-03")]
+    assert str(refused.value) == (
+        f"the dates are day first ({thirty_first!r} cannot be month first); to read them so, "
+        f"set SUPERSTORE_DATE_FORMAT={day_first}"
+    )
+    clean, _ = cleaning.clean_orders(raw, date_format=day_first)
+    assert clean["Order Date"].tolist() == [pd.Timestamp("2016-04-03"), pd.Timestamp("2012-07-31")]
+    either = written("03/04/2016", "08/04/2016", "05/07/2012", "06/07/2012")
+    with pytest.raises(reading.DatasetError, match="may be day or month first"):
+        cleaning.clean_orders(either)
 
 
 def test_dates_in_no_known_format_are_refused():
