@@ -411,14 +411,22 @@ def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
     """The cells as read_orders types the column: whole numbers an Int64 holds for Row ID and
     Quantity (2.5, inf and 1e20 are not counts), floats for the others; anything else missing.
     A number a spreadsheet formatted (`$1,234.56`, `20%`: `formatted_numbers`) is read too."""
+    return numbers_and_formatted(column, cells)[0]
+
+
+def numbers_and_formatted(column: str, cells: pd.Series) -> tuple[pd.Series, int]:
+    """`parse_numbers`, and how many of the numbers were read from a spreadsheet's format."""
     values = pd.to_numeric(cells, errors="coerce")
     unread = values.isna() & cells.notna()
-    if unread.any():
+    formatted = unread.any()
+    if formatted:
         values = values.astype("float64").mask(unread, formatted_numbers(cells[unread]))
     if column in ("Row ID", "Quantity"):
         whole = (values == values.round()) & (values.abs() < 2**63)
-        return values.where(whole).astype("Int64")
-    return values.astype("float64")
+        values = values.where(whole).astype("Int64")
+    else:
+        values = values.astype("float64")
+    return values, int((values.notna() & unread).sum()) if formatted else 0
 
 
 # The numbers the pipeline learns from (the features, and Profit for the target).
@@ -529,10 +537,9 @@ def read_orders(data: bytes | Path) -> tuple[pd.DataFrame, dict]:
             refuse_without_numbers(column, df[column], df[column])
             continue
         raw = df[column].str.strip()
-        values = parse_numbers(column, raw)
+        values, reformatted = numbers_and_formatted(column, raw)
         not_numeric[column] = int((values.isna() & raw.notna()).sum())
-        plain = pd.to_numeric(raw, errors="coerce")
-        if reformatted := int((values.notna() & plain.isna()).sum()):
+        if reformatted:
             formatted[column] = reformatted
         refuse_without_numbers(column, values, raw)
         df[column] = values
