@@ -354,6 +354,49 @@ def test_bytes_decode_by_the_loaders_check_exactly_when_the_codec_decodes_them(e
         assert reading.decodes(data, encoding) == codec_decodes(data), data
 
 
+def arrow_reads(data: bytes) -> bool:
+    """Whether read_orders hands these bytes to Arrow's parser (else to pandas)."""
+    encoding, _ = reading.detect_encoding(data)
+    layout = reading.detect_layout(reading.as_lf(reading.head_text(data, encoding)))
+    names = None if layout.header else reading.headerless_columns(layout.fields)
+    return reading.parse_with_arrow(data, encoding, layout, names) is not None
+
+
+@pytest.mark.parametrize(
+    ("case", "data", "by_arrow"),
+    [
+        ("the bundled file", BUNDLED.read_bytes(), True),
+        ("no header line", headerless_bytes(line(), line(2)), True),
+        ("semicolons, UTF-8", csv_bytes(line(), encoding="utf-8").replace(b",", b";"), True),
+        ("a quoted line break", csv_bytes(line(**{"Product Name": '"two\nlines"'})), True),
+        ("nan as a Profit", csv_bytes(line(Profit="nan"), line(2)), False),
+        ("a Quantity past int64", csv_bytes(line(Quantity="9223372036854775808"), line(2)), False),
+        ("a Row ID written +7", csv_bytes(line(row_id="+7"), line(2)), False),
+        ("a Quantity written 3.0", csv_bytes(line(Quantity="3.0"), line(2)), False),
+        ("CR LF line ends", csv_bytes(line(), line(2)).replace(b"\n", b"\r\n"), False),
+        ("a column named twice", f"{HEADER},Sales\n{line()},1\n".encode(), False),
+        ("Sales as money", csv_bytes(line(Sales='"$1,234.50"'), line(2)), False),
+        ("a row short of fields", csv_bytes(line(), "3,CA-2016-3,1/1/2016"), False),
+        ("an empty Row ID column", csv_bytes(line(row_id=""), line(row_id="")), True),
+    ],
+)
+def test_arrow_reads_the_common_file_and_leaves_the_rest_to_pandas_alike(case, data, by_arrow):
+    """Arrow parses on every core, but only where it reads the file exactly as pandas does:
+    the same frame and facts, or the same refusal from pandas."""
+    assert arrow_reads(data) == by_arrow, case
+    read = []
+    for arrow in (True, False):
+        try:
+            read.append(reading.read_orders(data, arrow=arrow))
+        except reading.DatasetError as error:
+            read.append(str(error))
+    if isinstance(read[1], str):
+        assert read[0] == read[1]
+        return
+    pd.testing.assert_frame_equal(read[0][0], read[1][0])
+    assert read[0][1] == read[1][1]
+
+
 def test_mac_roman_with_cr_line_ends():
     data = csv_bytes(line(**{"Customer Name": "Chloé Hale"}), encoding="mac_roman")
     df, facts = reading.read_orders(data.replace(b"\n", b"\r"))
