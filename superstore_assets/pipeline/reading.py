@@ -514,9 +514,7 @@ def parse_with_arrow(
     floats = [name for name, kind in types.items() if kind == pa.float64()]
     if any(pc.any(pc.is_nan(table.column(name))).as_py() for name in floats):
         return None
-    df = table.to_pandas(
-        types_mapper={integer: pd.Int64Dtype()}.get, split_blocks=True, self_destruct=True
-    )
+    df = table.to_pandas(types_mapper={integer: pd.Int64Dtype()}.get)
     del table
     return df
 
