@@ -393,10 +393,19 @@ FORMATTED_NUMBER = (
 )
 
 
+# A comma before other than three digits (`12,5`, `9,6705`): a decimal comma, as European
+# spreadsheets write numbers. Where a column holds one, its `22,368` is 22.368, not 22368.
+DECIMAL_COMMA = r"\d,(?:\d{1,2}|\d{4,})(?!\d)"
+
+
 def formatted_numbers(cells: pd.Series) -> pd.Series:
     """The cells that hold a number as a spreadsheet formats it, as floats (`20%` is 0.2);
-    missing where a cell holds none."""
-    parts = cells.astype("string").str.extract(FORMATTED_NUMBER)
+    missing where a cell holds none. Among cells that write decimals with a comma, no comma is
+    taken for a thousands separator: such cells are not numbers here."""
+    text = cells.astype("string")
+    if text.str.contains(DECIMAL_COMMA, na=False).any():
+        text = text.mask(text.str.contains(",", regex=False, na=False))
+    parts = text.str.extract(FORMATTED_NUMBER)
     minus = parts[["minus", "minus_in", "minus_after"]].notna().sum(axis=1)
     parentheses = parts["open"].notna()
     well_formed = (parentheses == parts["close"].notna()) & (minus + parentheses <= 1)

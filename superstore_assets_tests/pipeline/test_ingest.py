@@ -295,6 +295,15 @@ def test_numbers_as_a_spreadsheet_formats_them_are_read_and_counted():
     assert plain_facts["formatted_numbers"] == {} and plain["Sales"].dtype == "float64"
 
 
+def test_a_column_with_decimal_commas_has_no_thousands_separators():
+    """European spreadsheets write 22,368 for 22.368: where a column shows decimal commas
+    (12,5), a comma is never read as a thousands separator, and such cells are not numbers."""
+    data = csv_bytes(line(Sales='"261,96"'), line(2, Sales='"22,368"'), line(3, Sales="7"))
+    df, facts = reading.read_orders(data)
+    assert df["Sales"].isna().tolist() == [True, True, False]
+    assert facts["not_numeric_cells"]["Sales"] == 2 and facts["formatted_numbers"] == {}
+
+
 @pytest.mark.parametrize("cell", ["1,2,3", "12 apples", "--5", "(5", "-(3)", "$", "1.2.3", "%"])
 def test_loose_text_is_never_taken_for_a_number(cell):
     df, facts = reading.read_orders(csv_bytes(line(Sales=f'"{cell}"'), line(2)))
