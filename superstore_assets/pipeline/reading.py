@@ -394,18 +394,22 @@ FORMATTED_NUMBER = (
 
 
 # A comma before other than three digits (`12,5`, `9,6705`): a decimal comma, as European
-# spreadsheets write numbers. Where a column holds one, its `22,368` is 22.368, not 22368.
+# spreadsheets write numbers. A column that holds one is read the European way: `22,368` is
+# 22.368, and `1.234,50` is 1234.5.
 DECIMAL_COMMA = r"\d,(?:\d{1,2}|\d{4,})(?!\d)"
+
+
+def european_to_plain(cells: pd.Series) -> pd.Series:
+    """Numbers written with a decimal comma and dots between thousands, written with a decimal
+    point and no separator (`1.234,50` becomes `1234.50`)."""
+    without_thousands = cells.str.replace(r"(?<=\d)\.(?=\d{3}(?!\d))", "", regex=True)
+    return without_thousands.str.replace(",", ".", regex=False)
 
 
 def formatted_numbers(cells: pd.Series) -> pd.Series:
     """The cells that hold a number as a spreadsheet formats it, as floats (`20%` is 0.2);
-    missing where a cell holds none. Among cells that write decimals with a comma, no comma is
-    taken for a thousands separator: such cells are not numbers here."""
-    text = cells.astype("string")
-    if text.str.contains(DECIMAL_COMMA, na=False).any():
-        text = text.mask(text.str.contains(",", regex=False, na=False))
-    parts = text.str.extract(FORMATTED_NUMBER)
+    missing where a cell holds none."""
+    parts = cells.astype("string").str.extract(FORMATTED_NUMBER)
     minus = parts[["minus", "minus_in", "minus_after"]].notna().sum(axis=1)
     parentheses = parts["open"].notna()
     well_formed = (parentheses == parts["close"].notna()) & (minus + parentheses <= 1)
@@ -425,8 +429,12 @@ def parse_numbers(column: str, cells: pd.Series) -> pd.Series:
 
 def numbers_and_formatted(column: str, cells: pd.Series) -> tuple[pd.Series, int]:
     """`parse_numbers`, and how many of the numbers were read from a spreadsheet's format."""
+    written = cells
+    if cells.dtype == object and cells.str.contains(DECIMAL_COMMA, na=False).any():
+        cells = european_to_plain(cells)
     values = pd.to_numeric(cells, errors="coerce")
-    unread = values.isna() & cells.notna()
+    rewritten = written.notna() & (cells != written)
+    unread = (values.isna() & cells.notna()) | rewritten
     formatted = unread.any()
     if formatted:
         values = values.astype("float64").mask(unread, formatted_numbers(cells[unread]))

@@ -295,13 +295,23 @@ def test_numbers_as_a_spreadsheet_formats_them_are_read_and_counted():
     assert plain_facts["formatted_numbers"] == {} and plain["Sales"].dtype == "float64"
 
 
-def test_a_column_with_decimal_commas_has_no_thousands_separators():
-    """European spreadsheets write 22,368 for 22.368: where a column shows decimal commas
-    (12,5), a comma is never read as a thousands separator, and such cells are not numbers."""
-    data = csv_bytes(line(Sales='"261,96"'), line(2, Sales='"22,368"'), line(3, Sales="7"))
-    df, facts = reading.read_orders(data)
-    assert df["Sales"].isna().tolist() == [True, True, False]
-    assert facts["not_numeric_cells"]["Sales"] == 2 and facts["formatted_numbers"] == {}
+def test_a_column_with_decimal_commas_is_read_the_european_way():
+    """European spreadsheets write 22,368 for 22.368 and 1.234,50 for 1234.5: where a column
+    shows a decimal comma (261,96), a comma is the decimal point and a dot groups thousands."""
+    european = [
+        line(Sales='"261,96"', Profit='"-9,6705"', Discount='"0,2"'),
+        line(2, Sales='"22,368"', Profit='"1.234,50"', Discount="0"),
+        line(3, Sales="7", Profit='"12 %"', Discount='"0,45"'),
+    ]
+    df, facts = reading.read_orders(csv_bytes(*european))
+    assert df["Sales"].tolist() == [261.96, 22.368, 7.0]
+    assert df["Profit"].tolist() == [-9.6705, 1234.5, 0.12]
+    assert df["Discount"].tolist() == [0.2, 0.0, 0.45]
+    assert facts["formatted_numbers"] == {"Sales": 2, "Profit": 3, "Discount": 2}
+    assert set(facts["not_numeric_cells"].values()) == {0}
+    # Without a decimal comma in the column, a comma groups thousands.
+    df, _ = reading.read_orders(csv_bytes(line(Sales='"22,368"'), line(2, Sales="7.5")))
+    assert df["Sales"].tolist() == [22368.0, 7.5]
 
 
 @pytest.mark.parametrize("cell", ["1,2,3", "12 apples", "--5", "(5", "-(3)", "$", "1.2.3", "%"])
