@@ -51,7 +51,8 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
         return best
     for day_first in config.DAY_FIRST_FORMATS:
         if parse_dates(cells, day_first).notna().all():
-            month_first = day_first.replace("%d", "%DAY").replace("%m", "%d").replace("%DAY", "%m")
+            separator = day_first[2]  # %d/%m/%Y, %d.%m.%Y, %d-%m-%Y
+            month_first = f"%m{separator}%d{separator}%Y"
             cannot = cells[parse_dates(cells, month_first).isna()]
             if cannot.empty:  # every day is 12 or less: either way round reads them all
                 raise DatasetError(

@@ -173,14 +173,18 @@ class Layout:
     repeats_a_name: bool = False  # the header names a column twice
 
 
-def split_first_record(text: str, delimiter: str) -> list[str]:
-    """The first record's fields, stripped (a quoted line break stays inside its field)."""
+def header_fields(text: str, delimiter: str) -> list[str]:
+    """The first record's fields as they are written, spaces kept (a quoted line break stays
+    inside its field)."""
     try:
-        return [
-            field.strip() for field in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-        ]
+        return next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     except csv.Error:
         return []
+
+
+def split_first_record(text: str, delimiter: str) -> list[str]:
+    """The first record's fields, stripped."""
+    return [field.strip() for field in header_fields(text, delimiter)]
 
 
 def detect_layout(text: str) -> Layout:
@@ -462,14 +466,6 @@ def refuse_without_numbers(column: str, values: pd.Series, cells: pd.Series) -> 
         f"no {column} cell is a number (for example {text.iloc[0]!r}); the models need "
         f"{column} as numbers such as 12.5, $1,234.50 or 20%"
     )
-
-
-def header_fields(head: str, delimiter: str) -> list[str]:
-    """The header line's names as they are written (spaces kept)."""
-    try:
-        return next(csv.reader(io.StringIO(head), delimiter=delimiter), [])
-    except csv.Error:
-        return []
 
 
 # Arrow's name for the codecs the loader detects (a UTF-8 byte-order mark Arrow skips itself).

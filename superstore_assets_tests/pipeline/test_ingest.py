@@ -10,6 +10,7 @@ from superstore_assets.cli import generate as generator
 from superstore_assets.pipeline import cleaning, config, reading
 from superstore_assets.pipeline import features as feature_building
 from superstore_assets_tests.conftest import BUNDLED, REAL, REAL_MODIFIED, require_real
+from superstore_assets_tests.parsers import arrow_reads, assert_read_alike
 
 HEADER = ",".join(config.SUPERSTORE_COLUMNS)
 
@@ -373,14 +374,6 @@ def test_bytes_decode_by_the_loaders_check_exactly_when_the_codec_decodes_them(e
         assert reading.decodes(data, encoding) == codec_decodes(data), data
 
 
-def arrow_reads(data: bytes) -> bool:
-    """Whether read_orders hands these bytes to Arrow's parser (else to pandas)."""
-    encoding, _ = reading.detect_encoding(data)
-    layout = reading.detect_layout(reading.as_lf(reading.head_text(data, encoding)))
-    names = None if layout.header else reading.headerless_columns(layout.fields)
-    return reading.parse_with_arrow(data, encoding, layout, names) is not None
-
-
 @pytest.mark.parametrize(
     ("case", "data", "by_arrow"),
     [
@@ -403,17 +396,7 @@ def test_arrow_reads_the_common_file_and_leaves_the_rest_to_pandas_alike(case, d
     """Arrow parses on every core, but only where it reads the file exactly as pandas does:
     the same frame and facts, or the same refusal from pandas."""
     assert arrow_reads(data) == by_arrow, case
-    read = []
-    for arrow in (True, False):
-        try:
-            read.append(reading.read_orders(data, arrow=arrow))
-        except reading.DatasetError as error:
-            read.append(str(error))
-    if isinstance(read[1], str):
-        assert read[0] == read[1]
-        return
-    pd.testing.assert_frame_equal(read[0][0], read[1][0])
-    assert read[0][1] == read[1][1]
+    assert_read_alike(data)
 
 
 def test_mac_roman_with_cr_line_ends():

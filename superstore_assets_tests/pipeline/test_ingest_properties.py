@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
 from superstore_assets.pipeline import cleaning, config, reading
+from superstore_assets_tests.parsers import arrow_reads, assert_read_alike
 
 SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 
@@ -211,27 +212,8 @@ def test_arrow_reads_any_file_as_pandas_does(file):
     """Arrow parses the common file; it must give the frame and facts pandas gives, or leave
     the file to pandas, whose refusal then stands."""
     data = file[0]
-    read = []
-    for arrow in (True, False):
-        try:
-            read.append(reading.read_orders(data, arrow=arrow))
-        except reading.DatasetError as error:
-            read.append(str(error))
-    by_arrow, by_pandas = read
-    if isinstance(by_pandas, str):
-        assert by_arrow == by_pandas
-        return
-    assert not isinstance(by_arrow, str), by_arrow
-    pd.testing.assert_frame_equal(by_arrow[0], by_pandas[0])
-    assert by_arrow[1] == by_pandas[1]
-    encoding, _ = reading.detect_encoding(data)
-    layout = reading.detect_layout(reading.as_lf(reading.head_text(data, encoding)))
-    names = None if layout.header else reading.headerless_columns(layout.fields)
-    event(
-        "read by Arrow"
-        if reading.parse_with_arrow(data, encoding, layout, names) is not None
-        else "left to pandas"
-    )
+    if assert_read_alike(data):
+        event("read by Arrow" if arrow_reads(data) else "left to pandas")
 
 
 # A frame as clean_orders may be handed one: typed as read_orders types it, or not at all.
