@@ -1,9 +1,12 @@
 """Bad input through the real command: what a person sees in the terminal, and what is kept.
 
-Each case is a variant of the bundled file (and of the real Tableau file, where it is here) given
-to `superstore materialize` in a subprocess, after a good run in the same home. A refusal prints
-its sentence once, with no stack trace; an input the loader accepts runs, with what it dropped
-or counted in the metadata; and afterwards the good file trains nothing again.
+Each case is a variant of the bundled file (and of the real Tableau file, where it is here). Every
+case runs through Dagster in-process, as `materialize()` runs it: a refusal is a failed step with
+its sentence (the one the console prints, from engine/failures.py), an accepted variant a
+success with what the loader did in orders_raw's metadata. One case of each kind also goes to
+`superstore materialize` in a subprocess, after a good run in the same home: a refusal prints its
+sentence once, with no stack trace; an input the loader accepts runs, with what it dropped or
+counted in the metadata; and afterwards the good file trains nothing again.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import AssetKey
+from dagster import AssetKey, DagsterEventType
 
+from superstore_assets.engine.failures import sentence
 from superstore_assets.engine.project import PACKAGE_DIR
-from superstore_assets_tests.conftest import BUNDLED, REAL, Workspace, copied
+from superstore_assets_tests.conftest import BUNDLED, REAL, Workspace, copied, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -139,6 +143,54 @@ REFUSED = {
 }
 
 
+# The refusals given to the command as well: one of each kind (the file's kind, the parser, a
+# refusal in cleaning's step). What a check's refusal prints: test_after_a_refused_file_… below.
+# The command prints a refusal's sentence by one rule for every case (engine/failures.py).
+THROUGH_THE_COMMAND = [
+    "empty",
+    "excel_workbook",
+    "quote_closed_on_a_later_line",
+    "shipped_before_ordered",
+]
+# The steps a dataset passes before anything is fitted.
+INGEST = [AssetKey("superstore_csv"), AssetKey("orders_raw"), AssetKey("orders_clean")]
+
+
+def failed_in_process(space: Workspace, path: Path) -> tuple[bool, dict[str, str]]:
+    """Whether the ingest steps succeed on `path` in-process, and each failed step's sentence:
+    the one the console prints (a refusal's description, or what its blocking check found)."""
+    result = run_pipeline(space, path, asset_selection=INGEST)
+    found = {
+        event.event_specific_data.check_name: event.event_specific_data.description
+        for event in result.all_events
+        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        and not event.event_specific_data.passed
+        and event.event_specific_data.description
+    }
+    failed = {
+        event.step_key: sentence(event.step_failure_data, found)
+        for event in result.all_events
+        if event.is_step_failure
+    }
+    return result.success, failed
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory) -> Workspace:
+    """A home of the module's own for in-process runs on each variant."""
+    from superstore_assets_tests.conftest import new_workspace
+
+    return new_workspace(tmp_path_factory.mktemp("bad_input_in_process"))
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_every_refusal_fails_its_step_with_its_sentence(case, in_process, tmp_path):
+    make, _, said, step = REFUSED[case]
+    success, failed = failed_in_process(in_process, make(BUNDLED, tmp_path / f"{case}.csv"))
+    assert not success and list(failed) == [step], failed
+    assert said in failed[step] and "\n" not in failed[step], failed
+
+
 def no_trace(done: subprocess.CompletedProcess) -> None:
     seen = done.stdout + done.stderr
     for mark in TRACE_MARKS:
@@ -160,10 +212,10 @@ def good_home(request, bundled_home, tmp_path_factory) -> tuple[Workspace, Path]
     return copied(runs.real, tmp_path_factory.mktemp("bad_input_real")), REAL
 
 
-@pytest.mark.parametrize("case", sorted(REFUSED))
+@pytest.mark.parametrize("case", THROUGH_THE_COMMAND)
 def test_a_refused_file_prints_its_sentence_once_and_no_trace(case, bundled_home, tmp_path):
     """The refusals do not depend on the file's content beyond the cell changed: the bundled
-    file shows them all; the real file shows one below, with what it leaves intact. (Day-first
+    file shows them; the real file shows one below, with what it leaves intact. (Day-first
     dates: cli/test_cli.py, with the setting that then reads them.)"""
     space, good = bundled_home
     make, code, said, step = REFUSED[case]
@@ -205,6 +257,7 @@ def test_after_a_refused_file_the_good_one_trains_nothing(good_home, tmp_path):
         assert refused.returncode == code, refused.stdout + refused.stderr
         assert (refused.stdout + refused.stderr).count(said) == 1, refused.stdout
         assert "Failed (1): orders_raw\n" in refused.stdout, refused.stdout
+        no_trace(refused)
     status = space.superstore("status", "--dataset", str(bad)).stdout.splitlines()
     assert "stale    <- check quantity_positive failed" in status[1], status
     done = space.superstore("materialize", "--dataset", str(good))
@@ -309,11 +362,24 @@ ACCEPTED = {
 
 
 @pytest.mark.parametrize("case", sorted(ACCEPTED))
+def test_an_accepted_variant_is_read_and_its_metadata_says_how(case, in_process, tmp_path):
+    """The variants the loader documents as read: the ingest steps succeed, and orders_raw's
+    metadata names the encoding, delimiter, layout or extra columns."""
+    make, said = ACCEPTED[case]
+    assert failed_in_process(in_process, make(BUNDLED, tmp_path / f"{case}.csv")) == (True, {})
+    with in_process.instance() as instance:
+        raw = instance.get_latest_materialization_event(AssetKey("orders_raw"))
+    metadata = raw.asset_materialization.metadata
+    assert {key: metadata[key].value for key in said} == said
+
+
+# Through the command as well: a file pandas' reader takes (old Mac text, CR line ends) and a
+# headerless layout of the older sheet.
+@pytest.mark.parametrize("case", ["mac_roman_cr", "older_19_columns"])
 def test_an_accepted_variant_runs_and_its_metadata_says_how_it_was_read(
     case, bundled_home, tmp_path
 ):
-    """The variants the loader documents as read: the run succeeds with no trace, and
-    orders_raw's metadata names the encoding, delimiter, layout or extra columns."""
+    """The whole run succeeds with no trace, and orders_raw's metadata says how it was read."""
     space, good = bundled_home
     make, said = ACCEPTED[case]
     done = space.superstore("materialize", "--dataset", str(make(good, tmp_path / f"{case}.csv")))
