@@ -278,6 +278,7 @@ def _run_warming(workspace, job, warm_up: str) -> dict[str, tuple[int, float, fl
         instance.dispose()
 
 
+@pytest.mark.slow  # its steps sleep for seconds, to be seen side by side
 def test_the_way_to_a_fork_goes_first_and_a_later_step_is_prepared_while_the_fork_runs(workspace):
     steps = _run_warming(workspace, ordered_job, "warm_up")
     assert steps["b_leads_to_a_fork"][1] < steps["a_short_step"][1]
@@ -324,6 +325,7 @@ def busy_job():
     return local_job("busy", [root, first_fork, second_fork, below_the_first, warmed_last])
 
 
+@pytest.mark.slow  # its steps sleep for seconds, to be seen side by side
 def test_a_preparation_waits_for_a_free_core_and_never_holds_up_a_fork(workspace, monkeypatch):
     monkeypatch.setattr(executor._Forks, "room", 2)  # as on this 2-core machine, on any
     steps = _run_warming(workspace, busy_job, "slow_warm_up")
