@@ -82,7 +82,7 @@ def observe(instance, dataset) -> tuple[str, str | None]:
     """Record an observation of the dataset file if its hash changed; return (new, previous)."""
     from dagster import Failure
 
-    from superstore_assets.assets.resources import dataset_fingerprint
+    from superstore_assets.assets.resources import dataset_fingerprint, known_rows
     from superstore_assets.engine.observation import observed_version, source_observation
 
     try:
@@ -91,7 +91,8 @@ def observe(instance, dataset) -> tuple[str, str | None]:
         raise DatasetUnreadable(failure.description) from failure
     previous = observed_version(instance)
     if previous != version:  # record it, with its rows counted
-        fingerprint = dataset_fingerprint(dataset, data, sha256=version)
+        rows = known_rows(instance, version)
+        fingerprint = dataset_fingerprint(dataset, data, rows=rows, sha256=version)
         instance.report_runless_asset_event(source_observation(fingerprint))
     return version, previous
 
@@ -99,7 +100,11 @@ def observe(instance, dataset) -> tuple[str, str | None]:
 def observe_orders_to_score(instance) -> None:
     """Record an observation of the orders to score if their hash changed (a missing file is
     left to the `scored_orders` step, which says what is wrong)."""
-    from superstore_assets.assets.resources import ScoreDatasetResource, dataset_fingerprint
+    from superstore_assets.assets.resources import (
+        ScoreDatasetResource,
+        dataset_fingerprint,
+        known_rows,
+    )
     from superstore_assets.engine.observation import (
         SCORING_SOURCE,
         observed_version,
@@ -112,7 +117,8 @@ def observe_orders_to_score(instance) -> None:
         return
     version = orders.sha256()
     if observed_version(instance, SCORING_SOURCE) != version:
-        fingerprint = dataset_fingerprint(orders, orders.read_bytes(), sha256=version)
+        rows = known_rows(instance, version, SCORING_SOURCE)
+        fingerprint = dataset_fingerprint(orders, orders.read_bytes(), rows=rows, sha256=version)
         instance.report_runless_asset_event(source_observation(fingerprint, SCORING_SOURCE))
 
 

@@ -33,6 +33,21 @@ def observed_size(instance: DagsterInstance, key: AssetKey = SOURCE) -> int | No
     return None if size is None else int(size.value)
 
 
+# How many of the latest observations are searched for the same content's row count.
+_EARLIER = 100
+
+
+def observed_rows(instance: DagsterInstance, version: str, key: AssetKey = SOURCE) -> int | None:
+    """The rows an earlier observation of the same content (SHA-256 `version`) counted, if one
+    of the latest is of it: a file swapped back is not counted again."""
+    for record in instance.fetch_observations(key, limit=_EARLIER).records:
+        observation = record.asset_observation
+        rows = observation.metadata.get("rows")
+        if observation.tags.get(DATA_VERSION_TAG) == version and rows is not None:
+            return int(rows.value)
+    return None
+
+
 def source_observation(fingerprint: dict, key: AssetKey = SOURCE) -> AssetObservation:
     """An observation of the file with its path, size, hash and rows (resources.py), carrying
     the hash as its data version."""
