@@ -32,7 +32,8 @@ def test_a_file_swapped_back_takes_its_rows_from_the_earlier_observation(
             latest = instance.fetch_observations(SOURCE, limit=1).records[0].asset_observation
             rows[source.name, len(rows)] = latest.metadata["rows"].value
         # Kept for the process, as a count made here is: the run's own steps count none.
-        assert resources._ROWS == {version: 9_994}
+        kept = dict(resources._ROWS)
+        assert kept == {version: 9_994}
         assert observed_rows(instance, sha256_file(BUNDLED)) == 9_994
         assert observed_rows(instance, "0" * 64) is None
         assert observed_rows(instance, sha256_file(BUNDLED), AssetKey("orders_to_score")) is None
