@@ -70,17 +70,43 @@ def test_bench_scale_says_whether_each_target_at_scale_is_met():
     from bench.scale import targets
 
     met = targets(
-        [_size(99_940, 30.0, 700), _size(999_400, 90.0, 1200), _size(9_994_000, 600.0, 5000)]
+        [_size(99_940, 30.0, 700), _size(999_400, 90.0, 1200), _size(9_994_000, 140.0, 3000)]
     )
-    assert met[0].startswith("- Time, pipeline seconds per million rows: 99,940 rows 300.2 s")
-    assert met[0].endswith("**met**.") and met[1].endswith("**met**.")
-    assert "5,000 MB against 6,144 MB" in met[1]
-    missed = targets(
-        [_size(99_940, 10.0, 700), _size(999_400, 200.0, 1200), _size(9_994_000, None, 9000)]
+    assert met == [
+        "- Pipeline / notebook: 99,940 rows 1.00 (at most 1.0) **met**; 999,400 rows 1.00 "
+        "(at most 1.0) **met**; 9,994,000 rows 1.00 (at most 1.15) **met**.",
+        "- Time, pipeline cold run at 9,994,000 rows: 140.0 s against 150 s: **met**.",
+        "- Memory, pipeline peak at 9,994,000 rows: 3,000 MB against 3,072 MB (3 GiB): **met**.",
+    ]
+    slower = _size(999_400, 90.0, 1200)
+    slower["notebook"]["median"] = 75.0
+    missed = targets([slower, _size(9_994_000, None, 9000)])
+    assert missed[0] == (
+        "- Pipeline / notebook: 999,400 rows 1.20 (at most 1.0) **missed**; 9,994,000 rows: a "
+        "side did not finish, **missed**."
     )
-    assert missed[0].endswith("faster than linear, **missed**.")
-    assert missed[1].endswith("**missed**.")  # no finished run is no pass, whatever its peak
-    assert len(targets([_size(99_940, 10.0, 700)])) == 1  # no 10M size: no memory verdict
+    assert missed[1].endswith("did not finish against 150 s: **missed**.")
+    assert missed[2].endswith("**missed**.")  # no finished run is no pass, whatever its peak
+    assert len(targets([_size(99_940, 10.0, 700)])) == 1  # no 10M size: no time or memory verdict
+
+
+def test_bench_scale_draws_seconds_and_memory_against_lines(tmp_path):
+    from bench.scale import chart, write_chart
+
+    sizes = [_size(999_400, 90.0, 1200), _size(99_940, 30.0, 700)]
+    for size in sizes:
+        size["notebook"].update(median=size["pipeline"]["median"] / 2, peak_mb=500)
+    results = {"date": "2026-12-03", "machine": {"commit": "abc1234"}, "sizes": sizes}
+    drawn = [(t.name, t.xaxis, list(t.x), list(t.y)) for t in chart(results).data]
+    assert drawn == [
+        ("pipeline", "x", [99_940, 999_400], [30.0, 90.0]),
+        ("pipeline", "x2", [99_940, 999_400], [700, 1200]),
+        ("notebook", "x", [99_940, 999_400], [15.0, 45.0]),
+        ("notebook", "x2", [99_940, 999_400], [500, 500]),
+    ]
+    write_chart(results, tmp_path / "scale_results.html")
+    page = (tmp_path / "scale_results.html").read_text()
+    assert "Plotly.newPlot" in page and 'src="plotly.min.js"' in page
 
 
 def test_what_a_status_did_counts_the_assets_and_those_not_fresh(tmp_path):
