@@ -23,6 +23,7 @@ def test_a_file_swapped_back_takes_its_rows_from_the_earlier_observation(
     monkeypatch.setattr(
         reading, "count_rows", lambda data: counted.append(len(data)) or count_rows(data)
     )
+    monkeypatch.setattr(resources, "_ROWS", {})  # this process's counts, the test's own
     rows = {}
     with workspace.instance() as instance:
         for source in (BUNDLED, BUNDLED_MODIFIED, BUNDLED):
