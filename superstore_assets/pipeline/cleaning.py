@@ -74,24 +74,45 @@ def detect_date_format(values: pd.Series, configured: str = "auto") -> str:
 
 def duplicated_rows(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     """`df.duplicated(subset=columns)` (each repeat after the first), in the memory of a few
-    columns: rows are hashed, and only rows whose hash repeats are compared cell by cell."""
-    hashes = np.zeros(len(df), dtype=np.uint64)
-    for column in columns:  # one column at a time: no copy of the frame
-        column_hashes = pd.util.hash_pandas_object(df[column], index=False).to_numpy()
-        hashes = (hashes ^ column_hashes) * np.uint64(0x100000001B3)  # FNV-style, wrapping
-    candidates = pd.Series(hashes).duplicated(keep=False).to_numpy()
+    columns: rows are hashed, and only rows whose hash repeats are compared cell by cell.
+
+    Numbers and dates are hashed first, which is cheap; text, which is hashed by factorizing
+    it, only on the rows that still may repeat. Two equal rows hash alike on every column, so
+    no repeat is missed."""
+    cheap = [c for c in columns if df[c].dtype != object]
+    text = [c for c in columns if df[c].dtype == object]
+    candidates = np.arange(len(df))
+    for group in (cheap, text):
+        if not group or not len(candidates):
+            continue
+        hashes = np.zeros(len(candidates), dtype=np.uint64)
+        for column in group:  # one column at a time: no copy of the frame
+            values = df[column]
+            if len(candidates) < len(df):
+                values = values.iloc[candidates]
+            column_hashes = pd.util.hash_pandas_object(values, index=False).to_numpy()
+            hashes = (hashes ^ column_hashes) * np.uint64(0x100000001B3)  # FNV-style, wrapping
+        candidates = candidates[pd.Series(hashes).duplicated(keep=False).to_numpy()]
     duplicated = np.zeros(len(df), dtype=bool)
-    if candidates.any():
-        duplicated[candidates] = df.loc[candidates, columns].duplicated(keep="first").to_numpy()
+    if len(candidates):
+        rows = df.iloc[candidates][columns]
+        duplicated[candidates] = rows.duplicated(keep="first").to_numpy()
     return pd.Series(duplicated, index=df.index)
 
 
 def keep_rows(df: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     """`df[keep]`, built a column at a time: pandas would gather the kept rows into one block
-    per dtype, which at millions of lines holds the table's text twice over at its peak."""
+    per dtype, which at millions of lines holds the table's text twice over at its peak.
+
+    Each column keeps its dtype as given: a frame built from bare object arrays would have
+    pandas scan every cell of each for dates."""
     rows = np.asarray(keep, dtype=bool)
-    columns = {column: df[column].array[rows] for column in df.columns}
-    return pd.DataFrame(columns, index=df.index[rows], copy=False)
+    index = df.index[rows]
+    columns = {
+        column: pd.Series(df[column].array[rows], index=index, dtype=df[column].dtype, copy=False)
+        for column in df.columns
+    }
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def add_target(df: pd.DataFrame) -> pd.DataFrame:

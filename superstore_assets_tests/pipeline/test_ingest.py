@@ -5,6 +5,8 @@ import io
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from superstore_assets.cli import generate as generator
 from superstore_assets.pipeline import cleaning, config, reading
@@ -443,6 +445,15 @@ def test_postal_codes_get_back_their_leading_zero():
     assert facts["postal_codes_padded"] == 1
 
 
+def test_postal_codes_are_padded_per_line_though_worked_out_per_distinct_code():
+    cells = pd.Series([" 5408", "5408", None, "90036", "5408 ", "K1A 0B1", "123456", "7"])
+    codes, padded = reading.pad_postal_codes(cells)
+    assert codes.tolist()[:2] == ["05408", "05408"] and pd.isna(codes[2])
+    assert codes.tolist()[3:] == ["90036", "05408", "K1A 0B1", "123456", "00007"]
+    assert padded == 4  # each line counts, not each distinct code
+    assert reading.pad_postal_codes(pd.Series([None, None], dtype=object))[1] == 0
+
+
 def test_headerless_file_with_the_21_columns():
     data = headerless_bytes(
         line(7, order="CA-2016-152156", **{"Customer Name": "Chloé Hale", "Postal Code": "5408"}),
@@ -666,3 +677,39 @@ def test_keep_rows_is_a_boolean_filter_a_column_at_a_time():
     kept = cleaning.keep_rows(df, keep)
     pd.testing.assert_frame_equal(kept, df[keep])
     assert kept.index.tolist() == [10, 12, 13]
+
+
+def test_duplicated_rows_finds_what_pandas_duplicated_finds():
+    # Rows 0 and 2 repeat in full; 1 and 3 share every number and date but not the text; 4 and
+    # 5 share the text but not the numbers; 6 and 7 repeat with missing cells.
+    df = pd.DataFrame(
+        {
+            "Order ID": ["CA-1", "CA-2", "CA-1", "CA-9", "CA-5", "CA-5", None, None],
+            "Sales": [1.5, 2.0, 1.5, 2.0, 3.0, 4.0, float("nan"), float("nan")],
+            "Quantity": pd.array([1, 2, 1, 2, 3, 3, None, None], dtype="Int64"),
+            "Order Date": pd.to_datetime(["2016-01-02"] * 8),
+        }
+    )
+    columns = list(df.columns)
+    duplicated = cleaning.duplicated_rows(df, columns)
+    assert duplicated.tolist() == df.duplicated(subset=columns).tolist()
+    assert duplicated[duplicated].index.tolist() == [2, 7]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", None]),
+            st.sampled_from([1.0, 2.0, float("nan")]),
+            st.sampled_from(["x", "y"]),
+        ),
+        max_size=30,
+    )
+)
+def test_duplicated_rows_agrees_with_pandas_on_any_frame(rows):
+    df = pd.DataFrame(rows, columns=["text", "number", "more_text"], dtype=object)
+    df["number"] = df["number"].astype("float64")
+    columns = list(df.columns)
+    expected = df.duplicated(subset=columns).tolist() if len(df) else []
+    assert cleaning.duplicated_rows(df, columns).tolist() == expected
