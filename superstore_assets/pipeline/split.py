@@ -23,6 +23,24 @@ def folds_per_side(fractions: dict[str, float]) -> tuple[int, dict[str, int]]:
     return n_folds, counts
 
 
+def order_codes(order_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """`pd.factorize(order_ids, sort=True, use_na_sentinel=False)`: each line's order as its
+    rank among the distinct orders. Text ids are sorted by Arrow, whose order of UTF-8 bytes is
+    Python's order of the strings, in a fraction of the time NumPy takes to compare them as
+    Python objects (a second a million lines)."""
+    codes, orders = pd.factorize(order_ids, sort=False, use_na_sentinel=False)
+    orders = np.asarray(orders, dtype=object)
+    if not all(isinstance(order, str) for order in orders):  # a missing id, or numbers
+        return pd.factorize(order_ids, sort=True, use_na_sentinel=False)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    by_id = pc.sort_indices(pa.array(orders, type=pa.string())).to_numpy()
+    rank = np.empty(len(orders), dtype=np.intp)
+    rank[by_id] = np.arange(len(orders))
+    return rank[codes], orders[by_id]
+
+
 def assign_split(
     features: pd.DataFrame,
     fractions: dict[str, float] = config.SPLIT_FRACTIONS,
@@ -36,7 +54,7 @@ def assign_split(
     factorize, counts and a sort of the orders), and the same on every machine.
     """
     n_folds, counts = folds_per_side(fractions)
-    codes, orders = pd.factorize(features[config.GROUP_COLUMN], sort=True, use_na_sentinel=False)
+    codes, orders = order_codes(features[config.GROUP_COLUMN])
     if len(orders) < n_folds:
         raise DatasetError(
             f"only {len(orders)} orders: a {n_folds}-fold split into "

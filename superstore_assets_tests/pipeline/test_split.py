@@ -87,3 +87,20 @@ def test_stratified_sample_keeps_small_tables_whole_and_samples_large_ones_by_cl
     assert sample[config.TARGET].mean() == pytest.approx(df[config.TARGET].mean(), abs=0.002)
     assert sample.index.is_monotonic_increasing  # rows keep the file's order
     assert sample.equals(split.stratified_sample(df, 1000, seed=1))
+
+
+@pytest.mark.parametrize(
+    "order_ids",
+    [
+        ["CA-2016-2", "CA-2016-10", "US-2015-1", "CA-2016-2", "Ä-1", "a-1", "Z-1", "é", "e"],
+        ["CA-1", None, "CA-0", None, "CA-1"],  # a missing id: pandas' own sort
+        [3, 1, 2, 1],
+        [],
+    ],
+)
+def test_order_codes_rank_the_orders_as_pandas_sorts_them(order_ids):
+    values = pd.Series(order_ids, dtype=object)
+    codes, orders = split.order_codes(values)
+    expected_codes, expected_orders = pd.factorize(values, sort=True, use_na_sentinel=False)
+    assert codes.tolist() == expected_codes.tolist()
+    assert pd.Index(orders, dtype=object).equals(pd.Index(expected_orders, dtype=object))
