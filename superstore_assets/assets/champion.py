@@ -101,6 +101,7 @@ def _earlier_champion(context: AssetExecutionContext):
     # scikit-learn and skops to do it (3 of that run's 7 seconds).
     description="The model to use: best on validation, promoted only through the gate.",
     op_tags={WARM_TAG: "superstore_assets.engine.codecs:import_skops"},
+    columns={"train_val_test": split.MODEL_TABLE_COLUMNS},
 )
 def champion(
     context: AssetExecutionContext, train_val_test: pd.DataFrame, params: dict, **inputs

@@ -40,6 +40,7 @@ def model_asset(spec: ModelSpec) -> AssetsDefinition:
         op_tags=_parallel_tags(spec),
         description=f"{spec.title}: preprocessing and estimator, grid chosen on validation.",
         params=(spec.name, "tuning"),
+        columns={"train_val_test": split.MODEL_TABLE_COLUMNS},
     )
     def _model(train_val_test: pd.DataFrame, params: dict) -> Output:
         metric, max_rows = parameters.tuning_settings(params["tuning"])
@@ -94,6 +95,7 @@ def metrics_asset(spec: ModelSpec) -> AssetsDefinition:
         checks=baseline_check,
         check_specs=[AssetCheckSpec("beats_majority_baseline", asset=name)],
         op_tags=_parallel_tags(spec),
+        columns={"train_val_test": split.MODEL_TABLE_COLUMNS},
         description=f"{spec.title} on the test set: metrics, confusion matrix, ROC, importance.",
     )
     def _metrics(model, train_val_test: pd.DataFrame) -> Output:

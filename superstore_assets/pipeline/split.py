@@ -10,6 +10,10 @@ from superstore_assets.pipeline.cleaning import keep_rows
 from superstore_assets.pipeline.reading import DatasetError
 
 SPLIT_COLUMN = "split"
+# What the models, their evaluations and the champion read of the split table: the inputs, the
+# target and the side, not the ids (the order ids, nearly all distinct, are the costliest column
+# to read back at millions of lines).
+MODEL_TABLE_COLUMNS: tuple[str, ...] = (*config.FEATURES, config.TARGET, SPLIT_COLUMN)
 
 
 def folds_per_side(fractions: dict[str, float]) -> tuple[int, dict[str, int]]:

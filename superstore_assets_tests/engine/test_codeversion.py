@@ -10,6 +10,7 @@ import pytest
 from superstore_assets.assets.definitions import all_assets
 from superstore_assets.engine.codeversion import changed_modules, code_components, code_version
 from superstore_assets.engine.versioned_asset import COMPONENTS
+from superstore_assets.pipeline import config
 from superstore_assets_tests.conftest import ASSETS
 
 HELPERS = '''
@@ -262,6 +263,19 @@ def test_the_pipeline_loads_only_the_columns_each_step_of_the_orders_reads():
     assert loads["summary_statistics"] == eda.SUMMARY_COLUMNS
     assert {spec.name: spec.columns for spec in eda.EDA_FIGURES}.items() <= loads.items()
     assert len(loads) == 8
+
+
+def test_the_models_their_metrics_and_the_champion_load_only_the_model_columns():
+    from superstore_assets.pipeline import split
+
+    loads = {}
+    for assets_def in all_assets[1:]:
+        for input_def in assets_def.node_def.input_defs:
+            if input_def.name == "train_val_test" and not input_def.dagster_type.is_nothing:
+                loads[assets_def.key.to_user_string()] = input_def.metadata.get("columns")
+    names = [spec.name for spec in config.MODEL_SPECS]
+    assert set(loads) == {*names, *(f"{name}_metrics" for name in names), "champion"}
+    assert set(map(tuple, loads.values())) == {split.MODEL_TABLE_COLUMNS}
 
 
 @pytest.fixture

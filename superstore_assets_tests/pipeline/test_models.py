@@ -66,3 +66,25 @@ def test_fit_best_model_fits_every_line_of_the_real_file_and_a_sample_past_the_c
     assert capped.train_rows == pytest.approx(150, abs=1)
     assert capped.validation_rows == pytest.approx(150, abs=1)
     assert capped.validation_score > 0.8  # a sample still finds the discount signal
+
+
+@pytest.mark.parametrize("name", ["decision_tree", "logistic_regression"])
+def test_a_model_needs_only_the_columns_its_steps_load_of_the_split(name):
+    # The model, its metrics and the champion load only MODEL_TABLE_COLUMNS of train_val_test:
+    # the fitted model and its evaluation must be the same bytes and numbers without the ids.
+    from superstore_assets.pipeline import evaluation
+
+    spec = models.MODEL_SPECS_BY_NAME[name]
+    whole = feature_table()
+    pruned = whole[list(split.MODEL_TABLE_COLUMNS)]
+    assert {"Row ID", config.GROUP_COLUMN} <= set(whole.columns) - set(pruned.columns)
+    fits = [
+        models.fit_best_model(spec, split.side(t, "train"), split.side(t, "validation"))
+        for t in (whole, pruned)
+    ]
+    assert pickle.dumps(fits[0].pipeline, protocol=5) == pickle.dumps(fits[1].pipeline, protocol=5)
+    results = [
+        evaluation.evaluate(fits[0].pipeline, split.side(t, "train"), split.side(t, "test"))
+        for t in (whole, pruned)
+    ]
+    assert results[0] == results[1]
