@@ -39,7 +39,10 @@ def order_codes(order_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    by_id = pc.sort_indices(pa.array(orders, type=pa.string())).to_numpy()
+    try:
+        by_id = pc.sort_indices(pa.array(orders, type=pa.string())).to_numpy()
+    except (pa.ArrowException, UnicodeError):  # text that is not valid Unicode: pandas sorts it
+        return pd.factorize(order_ids, sort=True, use_na_sentinel=False)
     rank = np.empty(len(orders), dtype=np.intp)
     rank[by_id] = np.arange(len(orders))
     return rank[codes], orders[by_id]

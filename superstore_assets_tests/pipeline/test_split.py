@@ -95,6 +95,7 @@ def test_stratified_sample_keeps_small_tables_whole_and_samples_large_ones_by_cl
         ["CA-2016-2", "CA-2016-10", "US-2015-1", "CA-2016-2", "Ä-1", "a-1", "Z-1", "é", "e"],
         ["CA-1", None, "CA-0", None, "CA-1"],  # a missing id: pandas' own sort
         [3, 1, 2, 1],
+        ["O-\udc80", "O-1"],  # not valid Unicode: pandas' own sort
         [],
     ],
 )
