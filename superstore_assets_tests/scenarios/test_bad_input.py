@@ -331,13 +331,19 @@ def test_dagsters_own_commands_print_the_refusal_once_and_no_trace(command, bund
 def written(**options) -> Callable[[Path, Path], Path]:
     """A copy written with other pandas to_csv options (encoding, delimiter, header, line end)."""
 
+    # Read, never popped: the same `make` writes the same file each time it is called (the
+    # in-process and the command's tests share ACCEPTED).
+    legacy = options.get("legacy", False)
+    extra_and_reordered = options.get("extra_and_reordered", False)
+    to_csv = {k: v for k, v in options.items() if k not in ("legacy", "extra_and_reordered")}
+
     def make(source: Path, target: Path) -> Path:
         df = text_table(source)
-        if options.pop("legacy", False):
+        if legacy:
             df = df.drop(columns=["Row ID", "Country"])
-        if options.pop("extra_and_reordered", False):
+        if extra_and_reordered:
             df = df[list(reversed(df.columns))].assign(Note="a column nobody reads")
-        df.to_csv(target, index=False, **{"encoding": "cp1252", "lineterminator": "\n", **options})
+        df.to_csv(target, index=False, **{"encoding": "cp1252", "lineterminator": "\n", **to_csv})
         return target
 
     return make
