@@ -31,18 +31,20 @@ def order_codes(order_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """`pd.factorize(order_ids, sort=True, use_na_sentinel=False)`: each line's order as its
     rank among the distinct orders. Text ids are sorted by Arrow, whose order of UTF-8 bytes is
     Python's order of the strings, in a fraction of the time NumPy takes to compare them as
-    Python objects (a second a million lines)."""
-    codes, orders = pd.factorize(order_ids, sort=False, use_na_sentinel=False)
-    orders = np.asarray(orders, dtype=object)
-    if not all(isinstance(order, str) for order in orders):  # a missing id, or numbers
-        return pd.factorize(order_ids, sort=True, use_na_sentinel=False)
+    Python objects (a second a million lines). A missing id, a number or text that is not valid
+    Unicode leaves the sort to pandas."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    codes, orders = pd.factorize(order_ids, sort=False, use_na_sentinel=False)
+    orders = np.asarray(orders, dtype=object)
     try:
-        by_id = pc.sort_indices(pa.array(orders, type=pa.string())).to_numpy()
-    except (pa.ArrowException, UnicodeError):  # text that is not valid Unicode: pandas sorts it
+        ids = pa.array(orders, type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeError):
+        ids = None
+    if ids is None or ids.null_count:
         return pd.factorize(order_ids, sort=True, use_na_sentinel=False)
+    by_id = pc.sort_indices(ids).to_numpy()
     rank = np.empty(len(orders), dtype=np.intp)
     rank[by_id] = np.arange(len(orders))
     return rank[codes], orders[by_id]
