@@ -323,13 +323,14 @@ def first_row_holding_lines(df: pd.DataFrame, delimiter: str) -> int | None:
             broken = values.isin(swallowed).to_numpy()
         elif values.dtype == object:
             # A plain loop: pandas' `str.contains` costs ten times as much a cell.
+            cells = values.to_numpy()
             broken = np.fromiter(
-                (isinstance(cell, str) and "\n" in cell for cell in values.to_numpy()),
+                (isinstance(cell, str) and "\n" in cell for cell in cells),
                 dtype=bool,
-                count=len(values),
+                count=len(cells),
             )
             if broken.any():  # the rare cells with a line break, looked at one by one
-                broken[broken] = [holds_lines(cell) for cell in values.to_numpy()[broken]]
+                broken[broken] = [holds_lines(cell) for cell in cells[broken]]
         else:
             continue
         if broken.any():
