@@ -251,14 +251,21 @@ def test_the_columns_an_asset_loads_are_part_of_its_code_version():
     assert changed_modules(COMPONENTS["reads_columns"], {}) == ["engine/test_codeversion.py"]
 
 
-def test_the_pipeline_loads_only_the_columns_each_step_of_the_orders_reads():
-    from superstore_assets.pipeline import eda, features
-
+def columns_loaded(table: str) -> dict[str, tuple[str, ...] | None]:
+    """For each asset that loads `table` (not only waits for it), the columns it loads."""
     loads = {}
     for assets_def in all_assets[1:]:
         for input_def in assets_def.node_def.input_defs:
-            if input_def.name == "orders_clean" and not input_def.dagster_type.is_nothing:
-                loads[assets_def.key.to_user_string()] = tuple(input_def.metadata["columns"])
+            if input_def.name == table and not input_def.dagster_type.is_nothing:
+                columns = input_def.metadata.get("columns")
+                loads[assets_def.key.to_user_string()] = columns and tuple(columns)
+    return loads
+
+
+def test_the_pipeline_loads_only_the_columns_each_step_of_the_orders_reads():
+    from superstore_assets.pipeline import eda, features
+
+    loads = columns_loaded("orders_clean")
     assert loads["model_features"] == features.FEATURE_SOURCE_COLUMNS
     assert loads["summary_statistics"] == eda.SUMMARY_COLUMNS
     assert {spec.name: spec.columns for spec in eda.EDA_FIGURES}.items() <= loads.items()
@@ -268,14 +275,10 @@ def test_the_pipeline_loads_only_the_columns_each_step_of_the_orders_reads():
 def test_the_models_their_metrics_and_the_champion_load_only_the_model_columns():
     from superstore_assets.pipeline import split
 
-    loads = {}
-    for assets_def in all_assets[1:]:
-        for input_def in assets_def.node_def.input_defs:
-            if input_def.name == "train_val_test" and not input_def.dagster_type.is_nothing:
-                loads[assets_def.key.to_user_string()] = input_def.metadata.get("columns")
+    loads = columns_loaded("train_val_test")
     names = [spec.name for spec in config.MODEL_SPECS]
     assert set(loads) == {*names, *(f"{name}_metrics" for name in names), "champion"}
-    assert set(map(tuple, loads.values())) == {split.MODEL_TABLE_COLUMNS}
+    assert set(loads.values()) == {split.MODEL_TABLE_COLUMNS}
 
 
 @pytest.fixture
