@@ -186,25 +186,36 @@ def materialized(bundled_run, tmp_path: Path) -> Workspace:
 @dataclass
 class RealRuns:
     """The whole pipeline on the real file (`real`, a snapshot of the home after that run),
-    then on its modified copy in the same home (`both`, with the second run's result)."""
+    then on its modified copy in the same home (`both`, with the second run: `modified_run`)."""
 
     real: Workspace
     both: Workspace
-    modified_result: ExecuteInProcessResult
+    modified_run: Ran
 
 
 @pytest.fixture(scope="session")
 def real_runs(tmp_path_factory) -> RealRuns:
-    """Shared by the tests that need a run on the real file, or a real-then-modified pair: one
-    pair of runs per test process, where each of those tests used to run its own."""
+    """Shared by the tests that need a run on the real file, or a real-then-modified pair: made
+    once for the session, by the first worker that needs them, as `bundled_run` is, and only
+    read after that (a test that changes a home copies it)."""
     real, modified = require_real(REAL), require_real(REAL_MODIFIED)
-    root = tmp_path_factory.mktemp("real_runs")
-    space = new_workspace(root / "runs")
-    assert run_pipeline(space, real).success
-    snapshot = copied(space, root / "after_real")
-    result = run_pipeline(space, modified)
-    assert result.success
-    return RealRuns(real=snapshot, both=space, modified_result=result)
+    root = shared_temporary_folder(tmp_path_factory) / "real_runs"
+    runs = Workspace(home=root / "runs" / "dagster_home", storage=root / "runs" / "storage")
+    snapshot = Workspace(
+        home=root / "after_real" / "dagster_home", storage=root / "after_real" / "storage"
+    )
+    with made_once(root) as first:
+        if first:
+            runs = new_workspace(root / "runs")
+            assert run_pipeline(runs, real).success
+            snapshot = copied(runs, root / "after_real")
+            result = run_pipeline(runs, modified)
+            assert result.success
+            made = {"run_id": result.run_id, "success": result.success}
+            (root / "done.json").write_text(json.dumps(made))
+    return RealRuns(
+        real=snapshot, both=runs, modified_run=Ran(**json.loads((root / "done.json").read_text()))
+    )
 
 
 # The order the suite's tests are handed out in: the longest kinds first, so that the last to

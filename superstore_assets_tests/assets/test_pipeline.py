@@ -256,17 +256,17 @@ def test_real_modified_dataset_changes_the_metrics(real_runs):
     modified = require_real(REAL_MODIFIED)
     with real_runs.real.instance() as instance:
         before = metadata(instance, "random_forest_metrics")
-    result = real_runs.modified_result
     with real_runs.both.instance() as instance:
         after = metadata(instance, "random_forest_metrics")
         observations = instance.fetch_observations(AssetKey("superstore_csv"), limit=5).records
         versions = [r.asset_observation.tags["dagster/data_version"] for r in observations]
         runs = instance.get_runs()
+        events = instance.all_logs(real_runs.modified_run.run_id)
     assert versions[0] == hashlib.sha256(modified.read_bytes()).hexdigest()
     assert versions[1] == REAL_SHA256
     assert before["test_f1"] != after["test_f1"]
     assert len(runs) == 2
-    assert any(e.event_type == DagsterEventType.ASSET_OBSERVATION for e in result.all_events)
+    assert any(e.dagster_event_type == DagsterEventType.ASSET_OBSERVATION for e in events)
 
 
 @pytest.mark.slow
