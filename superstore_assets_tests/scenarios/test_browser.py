@@ -1,22 +1,33 @@
 """The web server through its GraphQL API, and the UI and the report in a real Chromium.
 
-The browser tests drive Debian's Chromium with Playwright (servers.chromium) and are skipped,
-saying so, where no Chromium is installed. Screenshots go to test-artifacts/.
+One `dagster dev` serves the module's tests, in their order: a failed run, the first runs (one
+from the UI beside `superstore materialize`), runs that restore, then the dataset file swapped
+under it. The browser tests drive Debian's Chromium with Playwright (servers.chromium) and are
+skipped, saying so, where no Chromium is installed. Screenshots go to test-artifacts/.
 """
 
+import shutil
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from superstore_assets.engine.hashing import sha256_bytes
-from superstore_assets.engine.project import PACKAGE_DIR
-from superstore_assets_tests.conftest import ASSETS, Workspace
+from superstore_assets.engine.hashing import sha256_bytes, sha256_file
+from superstore_assets_tests.conftest import (
+    ASSETS,
+    BUNDLED,
+    BUNDLED_MODIFIED,
+    Workspace,
+    new_workspace,
+)
+from superstore_assets_tests.scenarios.test_staleness import with_renamed_customer
 from superstore_assets_tests.servers import (
     ARTIFACTS,
+    FINISHED,
     chromium,
     dagster_dev,
     finished,
@@ -29,15 +40,35 @@ pytestmark = pytest.mark.slow
 GROUPS = ["ingest", "eda", "modeling", "evaluation", "champion", "report"]
 
 
+@dataclass(frozen=True)
+class Served:
+    """The module's `dagster dev`: its port, its home and storage, and the dataset file it
+    reads, a copy of the bundled one that a test may swap."""
+
+    port: int
+    space: Workspace
+    dataset: Path
+
+    def env(self) -> dict[str, str]:
+        """The environment of a command run on the server's home and dataset."""
+        return self.space.env(SUPERSTORE_DATASET=str(self.dataset))
+
+    def superstore(self, *args: str):
+        """`superstore ARGS` in a subprocess on the server's home and dataset."""
+        return self.space.superstore(*args, SUPERSTORE_DATASET=str(self.dataset))
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`dagster dev` on a free port with a home and storage of its own."""
+def server(tmp_path_factory) -> Served:
+    """`dagster dev` on a free port with a home and storage of its own, and its own copy of
+    the bundled dataset."""
     root = tmp_path_factory.mktemp("server")
-    space = Workspace(home=root / "home", storage=root / "storage")
-    space.home.mkdir()
-    (space.home / "dagster.yaml").write_text((PACKAGE_DIR / "dagster.yaml").read_text())
-    with dagster_dev(space.env(), root / "dev.log") as port:
-        yield port, space
+    space = new_workspace(root)
+    dataset = root / "data" / "superstore.csv"  # the bundled file's name, which runs record
+    dataset.parent.mkdir()
+    shutil.copyfile(BUNDLED, dataset)
+    with dagster_dev(space.env(SUPERSTORE_DATASET=str(dataset)), root / "dev.log") as port:
+        yield Served(port=port, space=space, dataset=dataset)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +97,7 @@ def run_ids(space: Workspace) -> set[str]:
 def test_the_web_server_keeps_serving_while_a_run_fails(server, tmp_path):
     """A run that fails (its dataset is missing) leaves the server answering; the tests below
     then use the same server."""
-    port, _ = server
+    port = server.port
     client = DagsterGraphQLClient("127.0.0.1", port_number=port)
     run_id = client.submit_job_execution(
         "superstore_pipeline",
@@ -98,14 +129,14 @@ def test_a_run_from_the_ui_and_superstore_materialize_at_once_finish_and_agree(s
     """A run launched through the web server, and `superstore materialize` started on the same
     home while it runs: both finish and are recorded, every asset is fresh afterwards, and every
     stored version's bytes hash to what the record says."""
-    port, space = server
+    port, space = server.port, server.space
     before = run_ids(space)
     client, ui_run = launch(port)
     deadline = time.monotonic() + 120
     while client.get_run_status(ui_run) in (DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING):
         assert time.monotonic() < deadline, f"run {ui_run} did not start within 120 s"
         time.sleep(0.2)
-    command = space.superstore("materialize")
+    command = server.superstore("materialize")
     assert command.returncode == 0, command.stdout + command.stderr
     assert "Stack Trace:" not in command.stdout + command.stderr
     assert finished(client, ui_run) == "SUCCESS"
@@ -128,13 +159,13 @@ def test_a_run_from_the_ui_and_superstore_materialize_at_once_finish_and_agree(s
                     assert sha256_bytes(data) == metadata["sha256"].value, key
                     checked += 1
     assert checked >= ASSETS
-    status = space.superstore("status", "--recheck")
+    status = server.superstore("status", "--recheck")
     lines = status.stdout.splitlines()[1:]
     assert len(lines) == ASSETS and all(line.split()[1] == "fresh" for line in lines), status.stdout
 
 
 def test_graphql_client_launches_the_pipeline(server):
-    port, space = server
+    port, space = server.port, server.space
     client, run_id = launch(port)
     assert finished(client, run_id) == "SUCCESS"
     with space.instance() as instance:
@@ -148,7 +179,7 @@ def test_graphql_client_launches_the_pipeline(server):
 
 
 def test_materialize_all_from_the_asset_graph(server, browser):
-    port, space = server
+    port, space = server.port, server.space
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(f"http://127.0.0.1:{port}/asset-groups", wait_until="networkidle")
@@ -177,6 +208,138 @@ def test_materialize_all_from_the_asset_graph(server, browser):
     page.get_by_text("test_f1", exact=True).first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "metric-plots.png"))
     page.close()
+
+
+ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName
+  assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }"""
+METRICS_QUERY = """{ assetOrError(assetKey: {path: ["random_forest_metrics"]}) {
+  ... on Asset { assetMaterializations(limit: 1) { runId metadataEntries { label } } } } }"""
+
+
+def assert_serves_the_grouped_graph_with_checks_and_metadata(port: int) -> None:
+    """The UI's graph: the stage groups, the blocking checks, a metric's metadata on record."""
+    nodes = graphql(port, ASSETS_QUERY)["assetNodes"]
+    groups = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
+    assert groups["random_forest"] == "modeling" and groups["target_balance"] == "eda"
+    assert set(groups.values()) == set(GROUPS)
+    checks = {
+        "/".join(n["assetKey"]["path"]): {
+            c["name"]: c["blocking"] for c in n["assetChecksOrError"]["checks"]
+        }
+        for n in nodes
+    }
+    assert checks["orders_raw"] == {
+        "required_columns_present": True,
+        "discount_in_range": True,
+        "quantity_positive": True,
+    }
+    latest = graphql(port, METRICS_QUERY)["assetOrError"]["assetMaterializations"][0]
+    labels = {entry["label"] for entry in latest["metadataEntries"]}
+    assert {"test_f1", "test_roc_auc", "baseline_accuracy", "sha256", "path"} <= labels
+
+
+STALE_QUERY = """{ assetNodes { assetKey { path } staleStatus } }"""
+RUNS_QUERY = """{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"""
+
+
+def dagster_stale(port: int) -> dict[str, str]:
+    """Dagster's own stale status of every asset, as the UI shows it ("Materialize unsynced")."""
+    nodes = graphql(port, STALE_QUERY)["assetNodes"]
+    return {"/".join(n["assetKey"]["path"]): n["staleStatus"] for n in nodes}
+
+
+def stale_below_the_source(port: int) -> dict[str, str]:
+    """dagster_stale without the dataset file itself, which is observed, not materialized."""
+    return {k: v for k, v in dagster_stale(port).items() if k != "superstore_csv"}
+
+
+@pytest.fixture
+def synced(server: Served) -> Served:
+    """The server with every asset materialized from its dataset file and in sync with it: by
+    the runs of the tests above, or by a run launched here when a test runs without them."""
+    if set(stale_below_the_source(server.port).values()) != {"FRESH"}:
+        client, run_id = launch(server.port)
+        assert finished(client, run_id) == "SUCCESS"
+    return server
+
+
+def test_swapping_the_file_under_a_running_ui_rematerializes_with_no_click(synced):
+    port = synced.port
+    assert_serves_the_grouped_graph_with_checks_and_metadata(port)
+    # Dagster agrees that everything is in sync after our runs.
+    stale = stale_below_the_source(port)
+    assert set(stale.values()) == {"FRESH"}, stale
+    # The swap, with the UI open: a customer renamed, which no model reads, so that the run it
+    # starts is short (the modified file, through the CLI: scenarios/test_staleness).
+    with_renamed_customer(BUNDLED, synced.dataset)
+    deadline = time.monotonic() + 180
+    triggered = []
+    while time.monotonic() < deadline and not triggered:
+        time.sleep(1)
+        runs = graphql(port, RUNS_QUERY)["runsOrError"]["results"]
+        triggered = [
+            r
+            for r in runs
+            if any(t["key"] == "superstore/trigger" for t in r["tags"]) and r["status"] in FINISHED
+        ]
+    assert triggered and triggered[0]["status"] == "SUCCESS", triggered
+    stale = stale_below_the_source(port)
+    assert set(stale.values()) == {"FRESH"}, stale
+    status = synced.superstore("status")
+    lines = status.stdout.splitlines()
+    assert "(unchanged)" in lines[0] and sha256_file(synced.dataset)[:12] in lines[0]
+    assert all(line.split()[1] == "fresh" for line in lines[1:]), status.stdout
+
+
+SENSOR = {
+    "repositoryLocationName": "superstore_assets",
+    "repositoryName": "__repository__",
+    "sensorName": "dataset_changed",
+}
+SENSOR_QUERY = """query($sensor: SensorSelector!) { sensorOrError(sensorSelector: $sensor) {
+  ... on Sensor { id sensorState { status ticks(limit: 1) { status } } } } }"""
+STOP_SENSOR = """mutation($id: String!) { stopSensor(id: $id) {
+  ... on StopSensorMutationResult { instigationState { status } } } }"""
+START_SENSOR = """mutation($sensor: SensorSelector!) { startSensor(sensorSelector: $sensor) {
+  ... on Sensor { sensorState { status } } } }"""
+
+
+def stop_sensor(port: int) -> None:
+    """The dataset sensor stopped, as its toggle in the UI stops it, and no tick of it under
+    way: one that began before the stop could still see a file swapped after it."""
+    sensor = graphql(port, SENSOR_QUERY, {"sensor": SENSOR})["sensorOrError"]
+    stopped = graphql(port, STOP_SENSOR, {"id": sensor["id"]})["stopSensor"]
+    assert stopped["instigationState"]["status"] == "STOPPED", stopped
+    time.sleep(2)  # the daemon lists the running sensors, then starts their ticks
+    deadline = time.monotonic() + 120
+    while True:
+        state = graphql(port, SENSOR_QUERY, {"sensor": SENSOR})["sensorOrError"]["sensorState"]
+        if not state["ticks"] or state["ticks"][0]["status"] != "STARTED":
+            return
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)
+
+
+def start_sensor(port: int) -> None:
+    started = graphql(port, START_SENSOR, {"sensor": SENSOR})["startSensor"]
+    assert started["sensorState"]["status"] == "RUNNING", started
+
+
+def test_dagster_sees_a_new_file_as_unsynced_once_observed(synced):
+    """With the sensor stopped (running, it would rematerialize the new file: the test above),
+    the file swapped and observed: Dagster shows the first asset below it unsynced."""
+    port, dataset = synced.port, synced.dataset
+    recorded = sha256_file(dataset)  # the version every asset is in sync with
+    stop_sensor(port)
+    try:
+        shutil.copyfile(BUNDLED_MODIFIED, dataset)
+        observed = synced.superstore("observe")
+        assert f"changed from {recorded[:12]}" in observed.stdout, observed.stdout
+        stale = dagster_stale(port)
+    finally:
+        start_sensor(port)
+    # One hop, as Dagster computes it: what "Materialize unsynced" would run first.
+    assert stale["orders_raw"] == "STALE" and stale["orders_clean"] == "FRESH", stale
 
 
 def test_report_renders_every_figure_offline(bundled_run, browser):
