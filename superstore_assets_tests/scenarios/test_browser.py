@@ -206,7 +206,7 @@ def test_materialize_all_from_the_asset_graph(server, browser):
     port, space = server.port, server.space
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(f"http://127.0.0.1:{port}/asset-groups", wait_until="networkidle")
+    page.goto(f"http://127.0.0.1:{port}/asset-groups", wait_until="load")
     for group in GROUPS:  # every stage is drawn as a group of the graph
         page.get_by_text(group, exact=True).first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "asset-graph.png"))
@@ -218,16 +218,16 @@ def test_materialize_all_from_the_asset_graph(server, browser):
         report = instance.get_latest_materialization_event(AssetKey("report"))
     assert report.run_id == record.run_id
     group = f"http://127.0.0.1:{port}/locations/superstore_assets/asset-groups/modeling/lineage"
-    page.goto(group, wait_until="networkidle")
+    page.goto(group, wait_until="load")
     for asset in ["train_val_test", "decision_tree", "random_forest", "logistic_regression"]:
         page.get_by_text(asset, exact=True).first.wait_for(timeout=30_000)
     page.get_by_text("Materialized").first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "modeling-group.png"))
-    page.goto(f"http://127.0.0.1:{port}/runs/{record.run_id}", wait_until="networkidle")
+    page.goto(f"http://127.0.0.1:{port}/runs/{record.run_id}", wait_until="load")
     page.get_by_text("Success", exact=True).first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "run-succeeded.png"))
     # Test metrics are float metadata: the asset page plots them across runs.
-    page.goto(f"http://127.0.0.1:{port}/assets/random_forest_metrics", wait_until="networkidle")
+    page.goto(f"http://127.0.0.1:{port}/assets/random_forest_metrics", wait_until="load")
     page.get_by_role("button", name="Plots").click()
     page.get_by_text("test_f1", exact=True).first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "metric-plots.png"))
