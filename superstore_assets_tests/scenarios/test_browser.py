@@ -50,10 +50,6 @@ class Served:
     space: Workspace
     dataset: Path
 
-    def env(self) -> dict[str, str]:
-        """The environment of a command run on the server's home and dataset."""
-        return self.space.env(SUPERSTORE_DATASET=str(self.dataset))
-
     def superstore(self, *args: str):
         """`superstore ARGS` in a subprocess on the server's home and dataset."""
         return self.space.superstore(*args, SUPERSTORE_DATASET=str(self.dataset))
