@@ -4,6 +4,7 @@ by its card, and used by `superstore predict`."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import pandas as pd
@@ -90,8 +91,28 @@ def _without(path, columns: list[str], out) -> None:
     table.drop(columns=columns).to_csv(out, index=False, encoding="cp1252")
 
 
+def predicted_in_process(workspace, monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:
+    """`superstore predict ARGV` through the command's main() in this process, in the
+    workspace's environment: its exit code, stdout and stderr. (A process of its own spends
+    seconds importing scikit-learn and skops, which this one has already.)"""
+    from superstore_assets.cli import main
+
+    for name in [name for name in os.environ if name.startswith("SUPERSTORE_")]:
+        monkeypatch.delenv(name)
+    for name, value in workspace.env().items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    code = main(["predict", *argv])
+    told = capsys.readouterr()
+    return code, told.out, told.err
+
+
 @pytest.mark.slow  # on the session's materialized pipeline
-def test_predict_scores_every_line_as_the_champion_does(materialized, tmp_path):
+def test_predict_scores_every_line_as_the_champion_does(
+    materialized, tmp_path, monkeypatch, capsys
+):
+    """The command itself, in a process of its own, writes Parquet; its other output and a
+    refusal are told by the same main() in this process."""
     new_orders = tmp_path / "new_orders.csv"
     _without(BUNDLED_MODIFIED, ["Profit"], new_orders)
     out = tmp_path / "scores.parquet"
@@ -116,16 +137,19 @@ def test_predict_scores_every_line_as_the_champion_does(materialized, tmp_path):
         == champion.model.predict(scoring.scoring_features(orders)[list(rules.config.FEATURES)])
     ).all()
 
-    as_csv = materialized.superstore("predict", str(new_orders), "-o", str(tmp_path / "s.csv"))
-    assert as_csv.returncode == 0, as_csv.stderr
+    as_csv = str(tmp_path / "s.csv")
+    code, _, err = predicted_in_process(
+        materialized, monkeypatch, capsys, str(new_orders), "-o", as_csv
+    )
+    assert code == 0, err
     sidecar = json.loads((tmp_path / "s.csv.json").read_text())
     assert sidecar["champion_run_id"] == champion.card["run_id"] and sidecar["rows"] == 9994
 
     no_discount = tmp_path / "no_discount.csv"
     _without(BUNDLED, ["Discount"], no_discount)
-    refused = materialized.superstore("predict", str(no_discount))
-    assert refused.returncode == 2 and refused.stdout == ""
-    assert refused.stderr == (
+    code, printed, err = predicted_in_process(materialized, monkeypatch, capsys, str(no_discount))
+    assert code == 2 and printed == ""
+    assert err == (
         f"superstore predict: Cannot score {no_discount}: it has no Discount column, which "
         f"scoring needs (it reads {', '.join(scoring.SCORING_COLUMNS)}).\n"
     )

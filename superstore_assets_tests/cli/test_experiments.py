@@ -30,13 +30,63 @@ def fits(workspace) -> dict[str, int]:
         }
 
 
+def overridden_by_the_cli(workspace) -> None:
+    """`materialize -S` reruns only what reads the parameter; the defaults then restore."""
+    done = workspace.superstore("materialize", "-S", "random_forest.max_depth=8")
+    assert done.returncode == 0, done.stdout + done.stderr
+    computed = (
+        "Computed (8): random_forest, random_forest_metrics, champion, confusion_matrices, "
+        "feature_importance, model_comparison, roc_curves, report"
+    )
+    assert computed in " ".join(done.stdout.split()), done.stdout
+    back = workspace.superstore("materialize")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "Computed (0)" in back.stdout and "Reused (9) from run" in back.stdout, back.stdout
+    status = workspace.superstore("status")
+    assert all(line.split()[1] == "fresh" for line in status.stdout.splitlines()[1:])
+
+
+def overridden_in_the_launchpad(workspace) -> None:
+    """What a person types in the UI's Launchpad: the parameter resource's run config."""
+    from superstore_assets_tests.conftest import BUNDLED, run_pipeline
+
+    launchpad = {"resources": {"random_forest": {"config": {"overrides": ["max_depth=4"]}}}}
+    result = run_pipeline(workspace, BUNDLED, run_config=launchpad)
+    assert result.success
+    computed = {
+        event.asset_key.to_user_string()
+        for event in result.get_asset_materialization_events()
+        if REUSED_FROM_RUN not in event.step_materialization_data.materialization.metadata
+    }
+    assert "random_forest" in computed and "decision_tree" not in computed
+    forest = result.asset_materializations_for_node("random_forest")[0]
+    assert forest.metadata["settings"].value == {"random_forest.max_depth": 4}
+    assert forest.metadata["params"].value["max_depth"] == 4
+
+    wrong = {"resources": {"random_forest": {"config": {"overrides": ["max_depth=-1"]}}}}
+    failed = run_pipeline(workspace, BUNDLED, run_config=wrong)
+    assert not failed.success
+    (failure,) = [e for e in failed.all_events if e.is_step_failure]
+    assert failure.step_key == "random_forest"
+    assert "Parameter refused: random_forest.max_depth=-1 is refused" in (
+        failure.step_failure_data.user_failure_data.description
+    )
+
+
 @pytest.mark.slow
-def test_a_2x2_sweep_fits_each_value_once_and_a_rerun_fits_nothing(materialized):
-    """A sweep in a home where the defaults were run: the tree, which no swept parameter
-    reaches, is restored in every combination; each swept value is fitted once, the other
-    combinations that share it restore it."""
+def test_overrides_rerun_what_reads_them_and_a_2x2_sweep_fits_no_value_twice(materialized):
+    """In a home where the defaults were run: a forest of depth 8 by `materialize -S`, one of
+    depth 4 by the Launchpad's run config, then a sweep over both depths and two values of C.
+    Each value is fitted once: the sweep fits each C, restores the two forests (the CLI's
+    and the Launchpad's override are one parameter) and the tree, which no swept parameter
+    reaches, in every combination; a rerun of the sweep fits nothing."""
     workspace = materialized
     before = fits(workspace)
+    overridden_by_the_cli(workspace)
+    overridden_in_the_launchpad(workspace)
+    forests = {"decision_tree": 0, "random_forest": 2, "logistic_regression": 0}
+    assert fits(workspace) == {name: before[name] + forests[name] for name in MODELS}
+
     done = workspace.superstore("exp", "run", *SWEEP, "--name", "depth-by-C")
     assert done.returncode == 0, done.stdout + done.stderr
     # One heading a combination; each run's progress lines ("[ 5/24] …") are not headings.
@@ -78,8 +128,9 @@ def test_a_2x2_sweep_fits_each_value_once_and_a_rerun_fits_nothing(materialized)
 
     table = workspace.superstore("exp", "show", "--md", "--sort", "random_forest.roc_auc")
     lines = table.stdout.splitlines()
-    # A header, a rule, the run of the defaults before the sweep, and the sweep's 4 runs.
-    assert table.returncode == 0 and len(lines) == 7, table.stdout
+    # A header, a rule, the newest run without parameters in its tags (the Launchpad's: its
+    # override is run config), the run of -S, and the sweep's 4 runs.
+    assert table.returncode == 0 and len(lines) == 8, table.stdout
     assert all(line.startswith("| ") for line in lines if not line.startswith("|---"))
 
     text = page.read_text()
@@ -95,25 +146,11 @@ def test_a_2x2_sweep_fits_each_value_once_and_a_rerun_fits_nothing(materialized)
     assert again.returncode == 0, again.stdout + again.stderr
     assert fits(workspace) == {name: before[name] + swept[name] for name in MODELS}
     with workspace.instance() as instance:  # the table exp show prints, read in-process
-        # The newest run of each combination, and the defaults' run; then every run.
-        assert len(experiment_table(instance)) == 5
-        assert len(experiment_table(instance, every_run=True)) == 9
-
-
-@pytest.mark.slow
-def test_an_override_reruns_only_what_reads_it_and_the_default_restores(materialized):
-    done = materialized.superstore("materialize", "-S", "random_forest.max_depth=8")
-    assert done.returncode == 0, done.stdout + done.stderr
-    computed = (
-        "Computed (8): random_forest, random_forest_metrics, champion, confusion_matrices, "
-        "feature_importance, model_comparison, roc_curves, report"
-    )
-    assert computed in " ".join(done.stdout.split()), done.stdout
-    back = materialized.superstore("materialize")
-    assert back.returncode == 0, back.stdout + back.stderr
-    assert "Computed (0)" in back.stdout and "Reused (9) from run" in back.stdout, back.stdout
-    status = materialized.superstore("status")
-    assert all(line.split()[1] == "fresh" for line in status.stdout.splitlines()[1:])
+        # The newest run of each combination, of -S, and of the runs without parameters in
+        # their tags; then every successful run: the defaults, -S, the defaults again, the
+        # Launchpad's, and the sweep's twice.
+        assert len(experiment_table(instance)) == 6
+        assert len(experiment_table(instance, every_run=True)) == 12
 
 
 @pytest.mark.parametrize(
@@ -185,31 +222,3 @@ def test_only_what_differs_from_the_defaults_is_shown():
     assert params.differing({"random_forest.max_depth": [8, 16], "logistic_regression.C": 1}) == {
         "logistic_regression.C": 1
     }
-
-
-@pytest.mark.slow
-def test_the_launchpads_run_config_overrides_a_parameter_as_the_cli_does(materialized):
-    """What a person types in the UI's Launchpad: the parameter resource's run config."""
-    from superstore_assets_tests.conftest import BUNDLED, run_pipeline
-
-    launchpad = {"resources": {"random_forest": {"config": {"overrides": ["max_depth=4"]}}}}
-    result = run_pipeline(materialized, BUNDLED, run_config=launchpad)
-    assert result.success
-    computed = {
-        event.asset_key.to_user_string()
-        for event in result.get_asset_materialization_events()
-        if REUSED_FROM_RUN not in event.step_materialization_data.materialization.metadata
-    }
-    assert "random_forest" in computed and "decision_tree" not in computed
-    forest = result.asset_materializations_for_node("random_forest")[0]
-    assert forest.metadata["settings"].value == {"random_forest.max_depth": 4}
-    assert forest.metadata["params"].value["max_depth"] == 4
-
-    wrong = {"resources": {"random_forest": {"config": {"overrides": ["max_depth=-1"]}}}}
-    failed = run_pipeline(materialized, BUNDLED, run_config=wrong)
-    assert not failed.success
-    (failure,) = [e for e in failed.all_events if e.is_step_failure]
-    assert failure.step_key == "random_forest"
-    assert "Parameter refused: random_forest.max_depth=-1 is refused" in (
-        failure.step_failure_data.user_failure_data.description
-    )
