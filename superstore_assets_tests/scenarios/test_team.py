@@ -377,3 +377,13 @@ def test_team_profile_runs_on_dask_with_resources_in_run_config(monkeypatch):
         "s3://bucket/prefix"
     }
     assert AssetKey("report") in job.asset_layer.asset_graph.get_all_asset_keys()
+
+
+def test_team_executor_reads_a_steps_dask_resources_as_dagster_dask_does():
+    from dagster_dask.executor import get_dask_resource_requirements
+
+    from superstore_assets.engine.executor import DASK_RESOURCES_TAG, dask_resources
+
+    for tags in ({}, {DASK_RESOURCES_TAG: '{"GPU": 1, "MEMORY": 10e9}'}, {"other": "x"}):
+        assert dask_resources(tags) == get_dask_resource_requirements(tags)
+    assert dask_resources({DASK_RESOURCES_TAG: '{"GPU": 1}'}) == {"GPU": 1}
