@@ -12,8 +12,10 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from glob import glob
 from pathlib import Path
 
@@ -59,17 +61,22 @@ def _as_postgres_user() -> tuple[list[str], int | None]:
     raise RuntimeError("running as root and neither a postgres nor a nobody user exists")
 
 
+def postgres_database_url(port: int) -> str:
+    """The URL of the database `dagster` that postgres_server makes on `port`."""
+    return f"postgresql+psycopg2://superstore@127.0.0.1:{port}/dagster"
+
+
 @contextlib.contextmanager
-def postgres_server(binaries: Path) -> Iterator[str]:
-    """A PostgreSQL cluster in a temporary folder on a free loopback port; yields the URL of an
-    empty database `dagster`. On exit the server is stopped and its folder removed, and the
-    exit fails if the server is still running or listening."""
+def postgres_server(binaries: Path, port: int | None = None) -> Iterator[str]:
+    """A PostgreSQL cluster in a temporary folder on loopback (on `port`, else a free one);
+    yields the URL of an empty database `dagster`. On exit the server is stopped and its
+    folder removed, and the exit fails if the server is still running or listening."""
     prefix, uid = _as_postgres_user()
     folder = Path(tempfile.mkdtemp(prefix="superstore-postgres-"))
     data = folder / "data"
     if uid is not None:
         os.chown(folder, uid, -1)
-    port = free_port()
+    port = port or free_port()
     run = {"check": True, "capture_output": True, "text": True}
     initdb = [binaries / "initdb", "-D", data, "-U", "superstore", "--auth=trust", "-E", "UTF8"]
     subprocess.run([*prefix, *initdb], **run)
@@ -85,7 +92,7 @@ def postgres_server(binaries: Path) -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute("CREATE DATABASE dagster")
         admin.close()
-        yield f"postgresql+psycopg2://superstore@127.0.0.1:{port}/dagster"
+        yield postgres_database_url(port)
     finally:
         stopped = subprocess.run([*server, "-w", "-t", "60", "-m", "fast", "stop"], check=False)
         if stopped.returncode != 0 and alive(pid):
@@ -149,3 +156,44 @@ def dask_cluster(env: dict[str, str]) -> Iterator[str]:
             os.kill(pid, signal.SIGKILL)
         assert not running, f"Dask worker processes {running} were still running"
         assert not listening(port), f"the Dask scheduler still listens on port {port}"
+
+
+class Background(Future):
+    """What `background` yields: a future of what the manager yields, and `leave`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leaving = threading.Event()
+
+    def leave(self) -> None:
+        """Start exiting the manager (in its thread) without waiting for it to end."""
+        self.leaving.set()
+
+
+@contextlib.contextmanager
+def background(manager: contextlib.AbstractContextManager) -> Iterator[Background]:
+    """Enter `manager` in a thread of its own, so that this one goes on meanwhile; yields a
+    future of what it yields. On exit (or from `leave()` on) the manager is exited in its
+    thread; the exit waits for that, and raises whatever entering or exiting it raised."""
+    entered = Background()
+    failure: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with manager as value:
+                entered.set_result(value)
+                entered.leaving.wait()
+        except BaseException as error:  # handed to the caller's thread
+            failure.append(error)
+            if not entered.done():
+                entered.set_exception(error)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    try:
+        yield entered
+    finally:
+        entered.leave()
+        thread.join()
+        if failure:
+            raise failure[0]

@@ -26,8 +26,9 @@ otherwise, and where there is no fork (Windows), it is the in-process executor.
 
 The team executor (the team profile) is the same loop with Dask workers in place of the forks:
 every step that computes is sent to a worker, which runs it as dagster-dask's executor does
-(the job rebuilt there; the instance opened from its reference, once per worker process), and
-every step that will restore its output runs in the run's process. A step is sent once its
+(the job rebuilt there, each worker loading it as the run starts rather than when its first
+step comes; the instance opened from its reference, once per worker process), and every step
+that will restore its output runs in the run's process. A step is sent once its
 inputs are made, so the freshness rule is asked with the versions it will see.
 """
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import json
 import os
 import select
 import signal
@@ -247,14 +249,30 @@ class _OnDask:
         self.client = client
         self.plan_context = plan_context
         self.instance_ref = plan_context.instance.get_ref()
+        self.warming = self._warm()
+
+    def _warm(self) -> list:
+        """Have each worker load the job now, beside the run's own start, instead of when its
+        first step comes (a worker that has run this job before has it loaded: milliseconds).
+        The futures are kept for the run: a future let go is a task cancelled."""
+        job, run_id = self.plan_context.reconstructable_job, self.plan_context.run_id
+        return [
+            self.client.submit(
+                _load_on_worker,
+                job,
+                key=f"load.{run_id}.{worker}",
+                workers=[worker],
+                allow_other_workers=False,
+                pure=False,
+            )
+            for worker in self.client.scheduler_info().get("workers", {})
+        ]
 
     @staticmethod
     def takes(step) -> bool:
         return True
 
     def start(self, step_context, known_state) -> _OnDaskStep:
-        from dagster_dask.executor import get_dask_resource_requirements
-
         context, step = self.plan_context, step_context.step
         future = self.client.submit(
             _on_worker,
@@ -266,7 +284,7 @@ class _OnDask:
             known_state,
             key=f"{context.job_name}.{step.key}.{context.run_id}",
             pure=False,
-            resources=get_dask_resource_requirements(step.tags),
+            resources=dask_resources(step.tags),
         )
         return _OnDaskStep(step_context, future)
 
@@ -277,8 +295,24 @@ class _OnDask:
         wait([c.future for c in children], return_when="FIRST_COMPLETED")
 
 
+# The op tag dagster-dask reads for the Dask resources a step needs ({"GPU": 1}, as JSON).
+DASK_RESOURCES_TAG = "dagster-dask/resource_requirements"
+
+
+def dask_resources(tags) -> dict:
+    """The Dask resources a step asks for in DASK_RESOURCES_TAG, read as dagster-dask's executor
+    reads them (importing dagster_dask for it would import dask.dataframe, seconds a run)."""
+    value = tags.get(DASK_RESOURCES_TAG)
+    return json.loads(value) if value is not None else {}
+
+
 # The Dagster instance a Dask worker process keeps for each record it runs steps for.
 _WORKER_INSTANCES: dict[str, DagsterInstance] = {}
+
+
+def _load_on_worker(recon_job) -> None:
+    """Load the job in this worker process, where it stays loaded for every step sent here."""
+    recon_job.get_definition()
 
 
 def _on_worker(recon_job, dagster_run, run_config, step_key: str, instance_ref, known_state):

@@ -35,12 +35,15 @@ from superstore_assets_tests.servers import (
     chromium,
     dagster_dev,
     finished,
+    free_port,
     graphql,
     launch,
 )
 from superstore_assets_tests.team_services import (
+    background,
     dask_cluster,
     postgres_bin,
+    postgres_database_url,
     postgres_server,
     s3_server,
 )
@@ -60,18 +63,41 @@ class Team:
     dataset: Path
     postgres_url: str
 
-    def run(self, *command: str, home: Path) -> subprocess.CompletedProcess:
-        """A command in a fresh environment: the team's settings and this home."""
+    def environment(self, home: Path) -> dict[str, str]:
+        """A fresh environment: the team's settings and this home."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
         env.update(self.env, DAGSTER_HOME=str(home))
-        return subprocess.run(
-            [str(BIN / command[0]), *command[1:]],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        return env
+
+    def run(self, *command: str, home: Path) -> subprocess.CompletedProcess:
+        """A command in a fresh environment: the team's settings and this home."""
+        return self.run_together(command, home=home)[0]
+
+    def run_together(self, *commands: tuple[str, ...], home: Path) -> list:
+        """Commands started at once, each as `run` starts one; their results, in order."""
+        processes = [
+            subprocess.Popen(
+                [str(BIN / command[0]), *command[1:]],
+                cwd=ROOT,
+                env=self.environment(home),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for command in commands
+        ]
+        results = []
+        try:
+            for command, process in zip(commands, processes, strict=True):
+                stdout, stderr = process.communicate(timeout=600)
+                results.append(
+                    subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+                )
+        finally:
+            for process in processes:
+                process.kill()  # nothing left running if one timed out
+                process.wait()
+        return results
 
 
 @contextlib.contextmanager
@@ -104,7 +130,11 @@ def team(tmp_path_factory) -> Iterator[Team]:
     dataset.parent.mkdir()
     shutil.copyfile(BUNDLED, dataset)
     with contextlib.ExitStack() as stack:
-        postgres_url = stack.enter_context(postgres_server(binaries))
+        # PostgreSQL starts (initdb, then the server) in a thread while the S3 server and the
+        # Dask workers start here: what they need of it is its URL, known from its port.
+        port = free_port()
+        postgres = stack.enter_context(background(postgres_server(binaries, port)))
+        postgres_url = postgres_database_url(port)
         endpoint = stack.enter_context(s3_server())
         credentials = {
             "AWS_ACCESS_KEY_ID": "superstore-test",
@@ -126,6 +156,7 @@ def team(tmp_path_factory) -> Iterator[Team]:
         }
         # The workers get the same settings as the code location, as on a real cluster.
         env["SUPERSTORE_DASK_ADDRESS"] = stack.enter_context(dask_cluster(env))
+        assert postgres.result() == postgres_url
         yield Team(env=env, folder=folder, dataset=dataset, postgres_url=postgres_url)
 
 
@@ -217,97 +248,108 @@ def test_team_profile_reuses_and_matches_the_local_profile(
     here, away = where_steps_ran(home)
     assert len(here) == ASSETS and not away, "a step that restores runs in the run's process"
 
-    status = team.run("superstore", "status", home=home)
-    assert status.returncode == 0, status.stderr
-    assert status.stdout.count(" fresh") == ASSETS, status.stdout  # checked against S3
-
-    history = json.loads(team.run("superstore", "history", "--json", home=home).stdout)
-    assert [run["status"] for run in history] == ["SUCCESS"] * 3
-    newest, _, oldest = history
-    assert (len(newest["computed"]), len(newest["reused"])) == (0, ASSETS)
-    assert len(oldest["computed"]) == ASSETS
-    compared = team.run("superstore", "diff", "previous", "latest", "--json", home=home)
-    assert compared.returncode == 0, compared.stderr
-    difference = json.loads(compared.stdout)
-    assert difference["dataset"]["changed"], "the modified file's edited rows"
-
-    # Two runs at once on the same instance, cluster and bucket, through Dagster's own CLI
-    # (not serialised by `superstore materialize`'s lock): both finish, and reuse every output.
-    # A path from the file to one model's metrics, six steps, stands for the graph: the whole
-    # graph again is the web server's run below.
-    command = [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
-    env.update(team.env, DAGSTER_HOME=str(home))
-    both = [
-        subprocess.Popen(
-            [*command, "--select", "*decision_tree_metrics"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+    # `make ui` on the team's record starts now, while the commands below run: the dataset no
+    # longer changes, so its sensor requests no run.
+    env = team.environment(home)
+    with background(dagster_dev(env, tmp_path / "dev.log")) as ui:
+        # Three commands that only read the record and the bucket, at once.
+        status, listed, compared = team.run_together(
+            ("superstore", "status"),
+            ("superstore", "history", "--json"),
+            ("superstore", "diff", "previous", "latest", "--json"),
+            home=home,
         )
-        for _ in range(2)
-    ]
-    outputs = [process.communicate(timeout=600)[0] for process in both]
-    assert [process.returncode for process in both] == [0, 0], outputs
-    with DagsterInstance.from_config(str(home)) as instance:
-        runs = instance.get_runs()
-        assert len(runs) == 5
-        assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
-        records = [instance.get_run_record_by_id(run.run_id) for run in runs[:2]]
-        started = max(record.start_time for record in records)
-        ended = min(record.end_time for record in records)
-        assert started < ended, "the two runs overlapped in time"
-    assert data_versions(home) == first
+        assert status.returncode == 0, status.stderr
+        assert status.stdout.count(" fresh") == ASSETS, status.stdout  # checked against S3
 
-    # `superstore gc` on S3: the modified file's versions go, the current ones stay fresh.
-    prefix = team.env["SUPERSTORE_STORAGE"]
-    before = _stored_keys(prefix)
-    swept = team.run("superstore", "gc", "--keep", "1", home=home)
-    assert swept.returncode == 0, swept.stdout + swept.stderr
-    assert re.search(r"Removed [1-9]\d* stored versions", swept.stdout), swept.stdout
-    gone = before - _stored_keys(prefix)
-    assert f"tables/versions/orders_clean/{modified['orders_clean']}.parquet" in gone
-    assert not any(first[name] in key for key in gone for name in first), gone
-    status = team.run("superstore", "status", "--recheck", home=home)
-    assert status.stdout.count(" fresh") == ASSETS, status.stdout + status.stderr
+        history = json.loads(listed.stdout)
+        assert [run["status"] for run in history] == ["SUCCESS"] * 3
+        newest, _, oldest = history
+        assert (len(newest["computed"]), len(newest["reused"])) == (0, ASSETS)
+        assert len(oldest["computed"]) == ASSETS
+        assert compared.returncode == 0, compared.stderr
+        difference = json.loads(compared.stdout)
+        assert difference["dataset"]["changed"], "the modified file's edited rows"
 
-    # `make ui` on the team's record: the web server reads PostgreSQL and launches on Dask.
-    with dagster_dev(env, tmp_path / "dev.log") as port:
+        # `superstore gc` on S3: the modified file's versions go, the current ones stay fresh.
+        prefix = team.env["SUPERSTORE_STORAGE"]
+        before = _stored_keys(prefix)
+        swept = team.run("superstore", "gc", "--keep", "1", home=home)
+        assert swept.returncode == 0, swept.stdout + swept.stderr
+        assert re.search(r"Removed [1-9]\d* stored versions", swept.stdout), swept.stdout
+        gone = before - _stored_keys(prefix)
+        assert f"tables/versions/orders_clean/{modified['orders_clean']}.parquet" in gone
+        assert not any(first[name] in key for key in gone for name in first), gone
+        status = team.run("superstore", "status", "--recheck", home=home)
+        assert status.stdout.count(" fresh") == ASSETS, status.stdout + status.stderr
+
+        # `make ui` on the team's record: the web server reads PostgreSQL and launches on Dask.
+        port = ui.result()
         shown = graphql(port, RUNS_QUERY)["runsOrError"]["results"]
-        assert [run["status"] for run in shown] == ["SUCCESS"] * 5
+        assert [run["status"] for run in shown] == ["SUCCESS"] * 3
         client, launched = launch(port)
-        assert finished(client, launched) == "SUCCESS"
-        if CHROMIUM:
-            with chromium() as browser:
+        # Meanwhile two runs at once on the same instance, cluster and bucket, through Dagster's
+        # own CLI (not serialised by `superstore materialize`'s lock): all three finish, and
+        # reuse every output. A path from the file to one model's metrics, six steps, stands
+        # for the graph: the whole graph is the web server's run.
+        command = [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets"]
+        both = [
+            subprocess.Popen(
+                [*command, "--select", "*decision_tree_metrics"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        # The browser starts, and shows the asset groups, while the runs run.
+        with chromium() if CHROMIUM else contextlib.nullcontext() as browser:
+            if browser is not None:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.goto(f"http://127.0.0.1:{port}/asset-groups", wait_until="networkidle")
                 for group in ("ingest", "modeling", "report"):
                     page.get_by_text(group, exact=True).first.wait_for(timeout=30_000)
+            outputs = [process.communicate(timeout=600)[0] for process in both]
+            assert [process.returncode for process in both] == [0, 0], outputs
+            assert finished(client, launched) == "SUCCESS"
+            with DagsterInstance.from_config(str(home)) as instance:
+                runs = instance.get_runs()
+                assert len(runs) == 6
+                assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
+                # Newest first: the three superstore runs are the oldest.
+                clis = [run for run in runs[:3] if run.run_id != launched]
+                records = [instance.get_run_record_by_id(run.run_id) for run in clis]
+                assert len(records) == 2
+                started = max(record.start_time for record in records)
+                ended = min(record.end_time for record in records)
+                assert started < ended, "the two runs overlapped in time"
+            if browser is not None:
                 page.goto(f"http://127.0.0.1:{port}/runs/{launched}", wait_until="networkidle")
                 page.get_by_text("Success", exact=True).first.wait_for(timeout=30_000)
                 page.get_by_text(team.env["SUPERSTORE_STORAGE"]).first.wait_for(timeout=30_000)
                 ARTIFACTS.mkdir(exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "team-run.png"))
-    assert data_versions(home) == first  # the UI's run reused every output
+        ui.leave()  # `dagster dev` stops (checked as the block ends) while the checks below run
+        assert data_versions(home) == first  # the three runs reused every output
 
-    # The same bytes under the local profile (SQLite, the in-process executor, a folder): the
-    # session's run of the bundled file, asked for only now so that this worker does not wait for
-    # it at the start. Every data version is the team's; the report differs in one line, the
-    # dataset's path, which it shows.
-    local, _ = request.getfixturevalue("bundled_run")
-    local_versions = data_versions(local.home)
-    assert local_versions == {**first, "report": local_versions["report"]}
-    import boto3
+        # The same bytes under the local profile (SQLite, the in-process executor, a folder):
+        # the session's run of the bundled file, asked for only now so that this worker does
+        # not wait for it at the start. Every data version is the team's; the report differs in
+        # one line, the dataset's path, which it shows.
+        local, _ = request.getfixturevalue("bundled_run")
+        local_versions = data_versions(local.home)
+        assert local_versions == {**first, "report": local_versions["report"]}
+        import boto3
 
-    bucket, folder = _bucket_and_folder(team.env["SUPERSTORE_STORAGE"])
-    report = boto3.client("s3").get_object(Bucket=bucket, Key=f"{folder}/report/report.html")
-    shown = (local.storage / "report" / "report.html").read_text()
-    assert f"<dd>{BUNDLED}</dd>" in shown
-    assert report["Body"].read().decode() == shown.replace(
-        f"<dd>{BUNDLED}</dd>", f"<dd>{team.dataset}</dd>"
-    )
+        bucket, folder = _bucket_and_folder(team.env["SUPERSTORE_STORAGE"])
+        report = boto3.client("s3").get_object(Bucket=bucket, Key=f"{folder}/report/report.html")
+        shown = (local.storage / "report" / "report.html").read_text()
+        assert f"<dd>{BUNDLED}</dd>" in shown
+        assert report["Body"].read().decode() == shown.replace(
+            f"<dd>{BUNDLED}</dd>", f"<dd>{team.dataset}</dd>"
+        )
 
 
 @pytest.mark.slow
@@ -377,3 +419,13 @@ def test_team_profile_runs_on_dask_with_resources_in_run_config(monkeypatch):
         "s3://bucket/prefix"
     }
     assert AssetKey("report") in job.asset_layer.asset_graph.get_all_asset_keys()
+
+
+def test_team_executor_reads_a_steps_dask_resources_as_dagster_dask_does():
+    from dagster_dask.executor import get_dask_resource_requirements
+
+    from superstore_assets.engine.executor import DASK_RESOURCES_TAG, dask_resources
+
+    for tags in ({}, {DASK_RESOURCES_TAG: '{"GPU": 1, "MEMORY": 10e9}'}, {"other": "x"}):
+        assert dask_resources(tags) == get_dask_resource_requirements(tags)
+    assert dask_resources({DASK_RESOURCES_TAG: '{"GPU": 1}'}) == {"GPU": 1}
