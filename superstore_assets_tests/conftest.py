@@ -64,6 +64,12 @@ class Workspace:
     home: Path
     storage: Path
 
+    @classmethod
+    def under(cls, root: Path) -> Workspace:
+        """The workspace whose home and storage are `root`/dagster_home and `root`/storage
+        (made or not): where new_workspace and copied put them."""
+        return cls(home=root / "dagster_home", storage=root / "storage")
+
     def env(self, **extra: str) -> dict[str, str]:
         """The environment for a subprocess that should use this workspace."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
@@ -141,16 +147,16 @@ def new_workspace(root: Path) -> Workspace:
     """A home with the project's dagster.yaml and no runs (a copy of `opened_home`), and a
     storage folder, under `root`. (Tests of what a new home makes when first opened make their
     own: engine/test_eventlog.py, and every command run in a home of its own.)"""
-    home = root / "dagster_home"
+    space = Workspace.under(root)
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(opened_home(), home)
-    return Workspace(home=home, storage=root / "storage")
+    shutil.copytree(opened_home(), space.home)
+    return space
 
 
 def copied(space: Workspace, root: Path) -> Workspace:
     """A home and storage of a test's own, holding a copy of `space`'s record and files.
     (Freshness finds stored files under the storage root, never by recorded path.)"""
-    copy = Workspace(home=root / "dagster_home", storage=root / "storage")
+    copy = Workspace.under(root)
     shutil.copytree(space.home, copy.home)
     shutil.copytree(space.storage, copy.storage)
     return copy
@@ -163,6 +169,19 @@ class Ran:
 
     run_id: str
     success: bool
+
+
+def record_ran(folder: Path, result: ExecuteInProcessResult) -> None:
+    """Leave `result` as a Ran in `folder` (its done.json, which made_once looks for): the
+    maker's last step."""
+    (folder / "done.json").write_text(
+        json.dumps({"run_id": result.run_id, "success": result.success})
+    )
+
+
+def recorded_ran(folder: Path) -> Ran:
+    """The Ran that record_ran left in `folder`."""
+    return Ran(**json.loads((folder / "done.json").read_text()))
 
 
 @contextlib.contextmanager
@@ -189,14 +208,11 @@ def bundled_run(tmp_path_factory) -> tuple[Workspace, Ran]:
     made once for the session, by the first worker that needs it, and only read after that
     (a test that changes a home copies it: `materialized`, `copied`)."""
     root = shared_temporary_folder(tmp_path_factory) / "bundled_run"
-    space = Workspace(home=root / "dagster_home", storage=root / "storage")
+    space = Workspace.under(root)
     with made_once(root) as first:
         if first:
-            space = new_workspace(root)
-            result = run_pipeline(space, BUNDLED)
-            made = {"run_id": result.run_id, "success": result.success}
-            (root / "done.json").write_text(json.dumps(made))
-    return space, Ran(**json.loads((root / "done.json").read_text()))
+            record_ran(root, run_pipeline(new_workspace(root), BUNDLED))
+    return space, recorded_ran(root)
 
 
 @pytest.fixture
@@ -225,22 +241,16 @@ def real_runs(tmp_path_factory) -> RealRuns:
     read after that (a test that changes a home copies it)."""
     real, modified = require_real(REAL), require_real(REAL_MODIFIED)
     root = shared_temporary_folder(tmp_path_factory) / "real_runs"
-    runs = Workspace(home=root / "runs" / "dagster_home", storage=root / "runs" / "storage")
-    snapshot = Workspace(
-        home=root / "after_real" / "dagster_home", storage=root / "after_real" / "storage"
-    )
+    runs, snapshot = Workspace.under(root / "runs"), Workspace.under(root / "after_real")
     with made_once(root) as first:
         if first:
-            runs = new_workspace(root / "runs")
+            new_workspace(root / "runs")
             assert run_pipeline(runs, real).success
-            snapshot = copied(runs, root / "after_real")
+            copied(runs, root / "after_real")
             result = run_pipeline(runs, modified)
             assert result.success
-            made = {"run_id": result.run_id, "success": result.success}
-            (root / "done.json").write_text(json.dumps(made))
-    return RealRuns(
-        real=snapshot, both=runs, modified_run=Ran(**json.loads((root / "done.json").read_text()))
-    )
+            record_ran(root, result)
+    return RealRuns(real=snapshot, both=runs, modified_run=recorded_ran(root))
 
 
 # The order the suite's tests are handed out in: the longest kinds first, so that the last to

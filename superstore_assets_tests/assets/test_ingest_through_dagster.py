@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from superstore_assets.engine.failures import sentence
-from superstore_assets_tests.conftest import BUNDLED, REAL, Workspace, run_pipeline
+from superstore_assets_tests.conftest import BUNDLED, REAL, Workspace, new_workspace, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -50,13 +50,7 @@ def malformed(draw, base: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def space(tmp_path_factory) -> Workspace:
-    from superstore_assets.engine.project import PACKAGE_DIR
-
-    root = tmp_path_factory.mktemp("through_dagster")
-    home = root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PACKAGE_DIR / "dagster.yaml").read_text())
-    return Workspace(home=home, storage=root / "storage")
+    return new_workspace(tmp_path_factory.mktemp("through_dagster"))
 
 
 @pytest.fixture(scope="module")

@@ -73,19 +73,21 @@ class Team:
         """A command in a fresh environment: the team's settings and this home."""
         return self.run_together(command, home=home)[0]
 
+    def start(self, *command: str, home: Path) -> subprocess.Popen:
+        """A command started in a fresh environment (the team's settings and this home) and
+        left running, its output piped."""
+        return subprocess.Popen(
+            [str(BIN / command[0]), *command[1:]],
+            cwd=ROOT,
+            env=self.environment(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def run_together(self, *commands: tuple[str, ...], home: Path) -> list:
-        """Commands started at once, each as `run` starts one; their results, in order."""
-        processes = [
-            subprocess.Popen(
-                [str(BIN / command[0]), *command[1:]],
-                cwd=ROOT,
-                env=self.environment(home),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for command in commands
-        ]
+        """Commands started at once, each as `start` starts one; their results, in order."""
+        processes = [self.start(*command, home=home) for command in commands]
         results = []
         try:
             for command, process in zip(commands, processes, strict=True):
@@ -292,17 +294,9 @@ def test_team_profile_reuses_and_matches_the_local_profile(
         # own CLI (not serialised by `superstore materialize`'s lock): all three finish, and
         # reuse every output. A path from the file to one model's metrics, six steps, stands
         # for the graph: the whole graph is the web server's run.
-        command = [str(BIN / "dagster"), "asset", "materialize", "-m", "superstore_assets"]
+        command = ("dagster", "asset", "materialize", "-m", "superstore_assets")
         both = [
-            subprocess.Popen(
-                [*command, "--select", "*decision_tree_metrics"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(2)
+            team.start(*command, "--select", "*decision_tree_metrics", home=home) for _ in range(2)
         ]
         # The browser starts, and shows the asset groups, while the runs run.
         with chromium() if CHROMIUM else contextlib.nullcontext() as browser:
@@ -311,7 +305,7 @@ def test_team_profile_reuses_and_matches_the_local_profile(
                 page.goto(f"http://127.0.0.1:{port}/asset-groups", wait_until="networkidle")
                 for group in ("ingest", "modeling", "report"):
                     page.get_by_text(group, exact=True).first.wait_for(timeout=30_000)
-            outputs = [process.communicate(timeout=600)[0] for process in both]
+            outputs = [process.communicate(timeout=600) for process in both]
             assert [process.returncode for process in both] == [0, 0], outputs
             assert finished(client, launched) == "SUCCESS"
             with DagsterInstance.from_config(str(home)) as instance:
