@@ -20,6 +20,7 @@ import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from superstore_assets.engine.project import PACKAGE_DIR, project_root
+from superstore_assets_tests import commands
 
 ROOT = project_root()
 BUNDLED = ROOT / "data" / "superstore.csv"
@@ -85,15 +86,9 @@ class Workspace:
         return DagsterInstance.from_config(str(self.home))
 
     def superstore(self, *args: str, **extra: str) -> subprocess.CompletedProcess:
-        """`superstore ARGS` in a subprocess on this workspace (its output, not checked)."""
-        return subprocess.run(
-            [str(Path(sys.executable).with_name("superstore")), *args],
-            cwd=ROOT,
-            env=self.env(**extra),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        """`superstore ARGS` in a process of its own on this workspace, its imports paid once
+        a test process (commands.py): its output, not checked."""
+        return commands.run(list(args), cwd=ROOT, env=self.env(**extra))
 
 
 @pytest.fixture

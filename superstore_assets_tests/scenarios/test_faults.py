@@ -19,6 +19,7 @@ from superstore_assets.assets.definitions import make_resources
 from superstore_assets.engine.files import StoragePathError, safe_name
 from superstore_assets.engine.io_manager import StorageIOManager
 from superstore_assets.engine.version_store import VersionStore
+from superstore_assets_tests import commands
 from superstore_assets_tests.conftest import (
     ASSETS,
     BUNDLED,
@@ -34,13 +35,8 @@ def cli(workspace: Workspace, *args: str) -> list[str]:
 def superstore(workspace: Workspace, *args: str) -> subprocess.CompletedProcess:
     from superstore_assets.engine.project import PACKAGE_DIR
 
-    return subprocess.run(
-        cli(workspace, *args),
-        cwd=PACKAGE_DIR.parent,
-        env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    return commands.run(
+        list(args), cwd=PACKAGE_DIR.parent, env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED))
     )
 
 

@@ -22,6 +22,7 @@ from dagster import AssetKey
 
 from superstore_assets.engine.dagster_internals import DATA_VERSION_TAG
 from superstore_assets.engine.project import PACKAGE_DIR
+from superstore_assets_tests import commands
 from superstore_assets_tests.conftest import (
     ASSETS,
     BUNDLED,
@@ -41,9 +42,14 @@ ALL = ASSETS
 
 
 def superstore(workspace: Workspace, *args: str, code: Path | None = None) -> str:
-    """Run the CLI (from a copy of the package when `code` is given); return its output."""
+    """Run the CLI (started from a copy of the package when `code` is given, else launched:
+    commands.py); return its output, on success."""
     quiet = ["--log-level", "WARNING"] if args[0] == "materialize" else []
-    return succeeded(workspace, ["-m", "superstore_assets.cli", *args, *quiet], code)
+    if code is not None:
+        return succeeded(workspace, ["-m", "superstore_assets.cli", *args, *quiet], code)
+    done = commands.run([*args, *quiet], cwd=PACKAGE_DIR.parent, env=workspace.env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def succeeded(workspace: Workspace, arguments: list[str], code: Path | None = None) -> str:
