@@ -91,9 +91,13 @@ run: $(BIN)/.installed-run $(TEAM_INSTALLED) .env $(DAGSTER_HOME)/dagster.yaml
 # --compile-bytecode skips the package itself (an editable install): its bytecode is written
 # here, once per change (compileall skips what is current), or every process compiles it again
 # where PYTHONDONTWRITEBYTECODE is exported (0.9 s of a 3.4 s import of the definitions here).
+# pytest itself runs without PYTHONDONTWRITEBYTECODE too: it keeps each test module it rewrites
+# for its assertions (and hypothesis' 73 modules, which it rewrites as a plugin's) in
+# __pycache__, instead of rewriting them in every worker on every run (7 s of each worker's
+# collection here).
 test: lint .env
 	@env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q superstore_assets superstore_assets_tests
-	$(BIN)/pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
