@@ -120,33 +120,46 @@ while True:
 """
 
 _launcher: tuple[subprocess.Popen, Path] | None = None
+_ready = False
 
 
-def _started() -> tuple[subprocess.Popen, Path] | None:
-    """This test process's launcher, started the first time a command asks for it."""
+def start() -> None:
+    """Start this test process's launcher, if it is not started yet, and return at once: its
+    imports take several seconds under the suite's load, which the first command then waits
+    for only as long as they have left."""
     global _launcher
-    if _launcher is None and hasattr(os, "fork"):
-        folder = Path(tempfile.mkdtemp(prefix="superstore-launcher-"))
-        address = folder / "socket"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
-        process = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, str(address), ",".join(PRELOADED)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=folder,
-        )
+    if _launcher is not None or not hasattr(os, "fork"):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="superstore-launcher-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(folder / "socket"), ",".join(PRELOADED)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=folder,
+    )
+
+    def stop() -> None:
+        process.kill()
+        process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(stop)
+    _launcher = process, folder / "socket"
+
+
+def ready() -> tuple[subprocess.Popen, Path] | None:
+    """This test process's launcher, started if need be, once it has imported what it
+    preloads; None where there is no fork()."""
+    global _ready
+    start()
+    if _launcher is not None and not _ready:
+        process = _launcher[0]
         if process.stdout.readline().strip() != "ready":
             raise RuntimeError(f"the launcher did not start (exit {process.wait()})")
-
-        def stop() -> None:
-            process.kill()
-            process.wait()
-            shutil.rmtree(folder, ignore_errors=True)
-
-        atexit.register(stop)
-        _launcher = process, address
+        _ready = True
     return _launcher
 
 
@@ -156,7 +169,7 @@ def run(
     """`superstore ARGS` in `cwd` with environment `env`: its exit status and output, as
     `subprocess.run(..., capture_output=True, text=True)` gives them (not checked)."""
     program = str(Path(sys.executable).with_name("superstore"))
-    launcher = _started()
+    launcher = ready()
     if launcher is None:
         return subprocess.run(
             [program, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout

@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import shutil
@@ -307,3 +308,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((i for i, prefix in enumerate(FIRST) if path.startswith(prefix)), len(FIRST))
 
     items.sort(key=rank)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The modules the tests import, and the tests themselves, live until the end of the
+    session: frozen, the cycle collector no longer walks them (as `superstore` freezes its heap,
+    engine/one_shot.py). Each full pass walked millions of objects: 1.2 s each at the session's
+    end in every worker, and in every test that runs a pipeline, a pass now and then.
+
+    Where slow tests are selected, the process's launcher of `superstore` commands starts now,
+    beside the first tests (commands.py)."""
+    gc.freeze()
+    if any(item.get_closest_marker("slow") for item in session.items):
+        commands.start()

@@ -127,8 +127,14 @@ def dask_cluster(env: dict[str, str]) -> Iterator[str]:
     """A distributed.LocalCluster of two single-threaded worker processes with `env` set,
     scheduler on loopback; yields its address. On exit the cluster is closed, and the exit
     fails if a worker process is still running."""
+    import dask
     from distributed import Client, LocalCluster
 
+    # Dask's statistical profiler samples every thread of a worker every 10 ms, for its
+    # dashboard, which no test opens: off, in the workers (which read the setting from their
+    # environment) and here.
+    env = {**env, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+    dask.config.set({"distributed.worker.profile.enabled": False})
     cluster = LocalCluster(
         n_workers=2,
         threads_per_worker=1,

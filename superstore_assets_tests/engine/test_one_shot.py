@@ -112,6 +112,7 @@ def test_imports_run_with_the_collector_off_and_leave_it_as_it_was(was_on):
         (gc.enable if before else gc.disable)()
 
 
+@pytest.mark.slow  # a Python that imports the whole project
 def test_loading_the_definitions_takes_no_collector_passes_and_leaves_the_collector_on():
     # Without imports_uncollected: about 500 passes, 4 of them over every object.
     script = (

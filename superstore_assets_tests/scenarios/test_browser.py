@@ -18,6 +18,7 @@ from dagster import AssetKey, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from superstore_assets.engine.hashing import sha256_bytes, sha256_file
+from superstore_assets_tests import commands
 from superstore_assets_tests.conftest import (
     ASSETS,
     BUNDLED,
@@ -136,6 +137,8 @@ class FirstRuns:
 @pytest.fixture(scope="module")
 def first_runs(server: Served) -> FirstRuns:
     before = run_ids(server.space)
+    # The command must start while the UI's run runs: the launcher's imports done first.
+    commands.ready()
     client, ui_run = launch(server.port)
     deadline = time.monotonic() + 120
     while client.get_run_status(ui_run) in (DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING):
