@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 # What the launcher imports before it forks: every module a command may import, so that no
@@ -121,6 +122,7 @@ while True:
 
 _launcher: tuple[subprocess.Popen, Path] | None = None
 _ready = False
+_starting = threading.Lock()  # commands may be run from several threads at once
 
 
 def start() -> None:
@@ -154,12 +156,13 @@ def ready() -> tuple[subprocess.Popen, Path] | None:
     """This test process's launcher, started if need be, once it has imported what it
     preloads; None where there is no fork()."""
     global _ready
-    start()
-    if _launcher is not None and not _ready:
-        process = _launcher[0]
-        if process.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"the launcher did not start (exit {process.wait()})")
-        _ready = True
+    with _starting:
+        start()
+        if _launcher is not None and not _ready:
+            process = _launcher[0]
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the launcher did not start (exit {process.wait()})")
+            _ready = True
     return _launcher
 
 
