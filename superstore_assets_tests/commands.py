@@ -10,10 +10,10 @@ environment and arguments, writes to files of its own for stdout and stderr, and
 `subprocess.CompletedProcess`, as from `subprocess.run`.
 
 What a launched command does not show is its own start: the imports, and what the package does
-as it is imported. The tests of those start `superstore` itself (cli/test_cli_exit.py,
-scenarios/test_make.py, engine/test_manifest.py, engine/test_one_shot.py, and every command run
-from an edited copy of the package, or asserted not to import Dagster). Where fork() is missing,
-`run` starts the command itself.
+as it is imported. The tests of those start `superstore` itself (cli/test_cli.py,
+cli/test_cli_exit.py, scenarios/test_make.py, engine/test_manifest.py, engine/test_one_shot.py,
+and every command run from an edited copy of the package, asserted not to import Dagster, or
+killed). Where fork() is missing, `run` starts the command itself.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-# What the launcher imports before it forks: every module a command may import, so that no
-# command imports one again (the model libraries are imported by the steps that fit and store).
+# What the launcher imports before it forks: what the commands import, and the libraries that
+# the steps fitting, evaluating and storing the models import when they first run.
 PRELOADED = (
     "superstore_assets.cli",
     "superstore_assets.assets.definitions",
@@ -133,13 +133,12 @@ def start() -> None:
     if _launcher is not None or not hasattr(os, "fork"):
         return
     folder = Path(tempfile.mkdtemp(prefix="superstore-launcher-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERSTORE_")}
+    # Its environment is the test process's: each command replaces it with the test's.
     process = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER, str(folder / "socket"), ",".join(PRELOADED)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         text=True,
-        env=env,
         cwd=folder,
     )
 
