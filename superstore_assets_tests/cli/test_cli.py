@@ -22,8 +22,9 @@ def run(args: list[str], env: dict, timeout: int = 600) -> subprocess.CompletedP
 def test_multiprocess_executor_runs_a_step_per_process(workspace):
     """SUPERSTORE_EXECUTOR=multiprocess: every step in a process of its own, each reading its
     inputs back from storage. A path through each kind of output (tables, a model, metrics, a
-    figure) shows it at about a second a step (each forked from a forkserver that has imported
-    the definitions, definitions.MULTIPROCESS), where the whole graph would take several times it."""
+    figure) shows it at about a second a step, each forked from a forkserver that has imported
+    the definitions (definitions.MULTIPROCESS); the whole graph would take several times as long.
+    """
     selection = "*decision_tree_metrics,profit_by_category"
     done = run(
         [
