@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from superstore_assets.engine.project import ProfileError
+from superstore_assets_tests import commands
 from superstore_assets_tests.conftest import ASSETS, BUNDLED, BUNDLED_MODIFIED, ROOT
 from superstore_assets_tests.servers import (
     ARTIFACTS,
@@ -70,12 +72,16 @@ class Team:
         return env
 
     def run(self, *command: str, home: Path) -> subprocess.CompletedProcess:
-        """A command in a fresh environment: the team's settings and this home."""
-        return self.run_together(command, home=home)[0]
+        """`superstore ARGS` (`command` is "superstore", *ARGS) in a fresh environment (the
+        team's settings and this home), forked from the test process's launcher with the
+        package imported (commands.py): its output, not checked."""
+        program, *args = command
+        assert program == "superstore", command
+        return commands.run(args, cwd=ROOT, env=self.environment(home))
 
     def start(self, *command: str, home: Path) -> subprocess.Popen:
-        """A command started in a fresh environment (the team's settings and this home) and
-        left running, its output piped."""
+        """A command of the venv (Dagster's own) started in a fresh environment (the team's
+        settings and this home) and left running, its output piped."""
         return subprocess.Popen(
             [str(BIN / command[0]), *command[1:]],
             cwd=ROOT,
@@ -85,21 +91,11 @@ class Team:
             text=True,
         )
 
-    def run_together(self, *commands: tuple[str, ...], home: Path) -> list:
-        """Commands started at once, each as `start` starts one; their results, in order."""
-        processes = [self.start(*command, home=home) for command in commands]
-        results = []
-        try:
-            for command, process in zip(commands, processes, strict=True):
-                stdout, stderr = process.communicate(timeout=600)
-                results.append(
-                    subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-                )
-        finally:
-            for process in processes:
-                process.kill()  # nothing left running if one timed out
-                process.wait()
-        return results
+    def run_together(self, *lines: tuple[str, ...], home: Path) -> list:
+        """`superstore` commands started at once, each as `run` runs one; their results, in
+        order."""
+        with ThreadPoolExecutor(len(lines)) as pool:
+            return list(pool.map(lambda line: self.run(*line, home=home), lines))
 
 
 @contextlib.contextmanager
