@@ -76,7 +76,7 @@ def test_the_models_run_beside_other_steps_and_store_what_the_in_process_executo
     with workspace.instance() as instance:
         (earlier,) = instance.get_runs()
         in_process = _data_versions(instance)
-    done = _on_bundled(workspace, BIN / "superstore", "materialize", "--all")
+    done = workspace.superstore("materialize", "--all", SUPERSTORE_DATASET=str(BUNDLED))
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"Computed ({ASSETS})" in done.stdout, done.stdout  # fresh, and computed all the same
     with workspace.instance() as instance:
