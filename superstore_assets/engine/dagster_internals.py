@@ -25,14 +25,23 @@ What for:
 - the console shows a failed step in one line (failures.py), reading the event and message
   Dagster attaches to each log record; runs whose config names no logger (Dagster's implicit
   asset job: `dagster asset materialize`, `dg launch`, the UI's "Materialize") get that console
-  logger too, in place of Dagster's default (use_as_default_console_logger).
+  logger too, in place of Dagster's default (use_as_default_console_logger);
+- a step's Output carries its data version without Dagster's BetaWarning for it
+  (versioned_output), whatever state the process's warning filters are in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from dagster import AssetExecutionContext, AssetKey, LoggerDefinition, OpExecutionContext
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    DataVersion,
+    LoggerDefinition,
+    OpExecutionContext,
+    Output,
+)
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution import context_creation_job
@@ -61,6 +70,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 )
 from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._serdes import ConfigurableClassData, deserialize_value, serialize_value
+from dagster_shared.utils.warnings import _warnings_on
 
 __all__ = [
     "DATA_VERSION_TAG",
@@ -287,6 +297,23 @@ def use_as_default_console_logger(logger_def: LoggerDefinition, level: str = "IN
         return [(logger_def, {"name": "dagster", "log_level": chosen})]
 
     context_creation_job.default_system_loggers = project_console
+
+
+def versioned_output(value, version: str, metadata: Mapping) -> Output:
+    """`Output(value, data_version=DataVersion(version), metadata=metadata)`, without the
+    BetaWarning Dagster gives for `data_version` on every call.
+
+    The package's warning filter (superstore_assets/__init__.py) does not suffice: the filters
+    are one list per process, which scikit-learn's worker threads (the forest's n_jobs) reset
+    and rebuild while they run, and a thread switch at the wrong moment leaves a rebuilt copy
+    in place. After one such fit the warning was printed on a run's stderr. Dagster's own
+    switch (its warnings are off in the current context) is checked before any filter.
+    """
+    token = _warnings_on.set(False)
+    try:
+        return Output(value, data_version=DataVersion(version), metadata=metadata)
+    finally:
+        _warnings_on.reset(token)
 
 
 def _step_context(context: AssetExecutionContext) -> StepExecutionContext:

@@ -29,7 +29,6 @@ from dagster import (
     AssetsDefinition,
     ConfigurableResource,
     DagsterType,
-    DataVersion,
     MetadataValue,
     Output,
     TypeCheck,
@@ -38,7 +37,11 @@ from dagster import (
 
 from superstore_assets.engine.codecs import decode
 from superstore_assets.engine.codeversion import cached_components, code_version
-from superstore_assets.engine.dagster_internals import check_evaluations_of, input_data_versions
+from superstore_assets.engine.dagster_internals import (
+    check_evaluations_of,
+    input_data_versions,
+    versioned_output,
+)
 from superstore_assets.engine.freshness import (
     CODE_COMPONENTS,
     COMPUTE_SECONDS,
@@ -184,7 +187,7 @@ def versioned_asset(
             metadata[COMPUTE_SECONDS] = MetadataValue.float(round(time.perf_counter() - started, 3))
             metadata[CODE_COMPONENTS] = MetadataValue.json(components)
             metadata[SETTINGS] = MetadataValue.json(dict(node.settings))
-            yield Output(stored, data_version=DataVersion(stored.version), metadata=metadata)
+            yield versioned_output(stored, stored.version, metadata)
             if recorded is not None:
                 yield from recorded
             elif check_reads == ("metadata",):
