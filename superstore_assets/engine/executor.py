@@ -1,17 +1,18 @@
 """The local executor: Dagster's in-process executor, with the long steps two at a time.
 
 Dagster's in-process executor runs one step after another; its multiprocess executor starts a
-new Python for every step (about 2.5 s a step on this machine, more than most steps take). This
-one runs every step in the run's own process, as the in-process executor does, except the steps
-tagged PARALLEL_TAG (fitting and evaluating the models: seconds of scikit-learn each, on little
-data). Those run in children forked from the run's process, up to PARALLEL_STEPS at once, while
-the run's process goes on with the short steps. A child starts with everything already imported
-and loaded, so it costs milliseconds; it writes its events to the run record itself, as a step
-in any executor does, and hands them back when it ends, so that the run goes on exactly as if
-the step had run in the run's process. A step's outputs do not depend on where it ran (tested).
-A tagged step that will restore its output (asked of the freshness rule, freshness.py, with
-the input versions the step will see) stays in the run's process: that takes milliseconds,
-less than a fork costs.
+process for every step (a new Python by default, about 2.5 s a step on this machine; forked from
+a forkserver as SUPERSTORE_EXECUTOR=multiprocess configures it, about 0.7 s; either is more than
+most steps take). This one runs every step in the run's own process, as the in-process executor
+does, except the steps tagged PARALLEL_TAG (fitting and evaluating the models: seconds of
+scikit-learn each, on little data). Those run in children forked from the run's process, up to
+PARALLEL_STEPS at once, while the run's process goes on with the short steps. A child starts
+with everything already imported and loaded, so it costs milliseconds; it writes its events to
+the run record itself, as a step in any executor does, and hands them back when it ends, so that
+the run goes on exactly as if the step had run in the run's process. A step's outputs do not
+depend on where it ran (tested). A tagged step that will restore its output (asked of the
+freshness rule, freshness.py, with the input versions the step will see) stays in the run's
+process: that takes milliseconds, less than a fork costs.
 
 Two habits keep both cores busy. Of the steps ready in the run's process, those with a tagged
 step below them go first (the split before the EDA figures), so that the forks start as soon as
