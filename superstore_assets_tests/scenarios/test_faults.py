@@ -28,10 +28,6 @@ from superstore_assets_tests.conftest import (
 )
 
 
-def cli(workspace: Workspace, *args: str) -> list[str]:
-    return [sys.executable, "-m", "superstore_assets.cli", *args]
-
-
 def superstore(workspace: Workspace, *args: str) -> subprocess.CompletedProcess:
     from superstore_assets.engine.project import PACKAGE_DIR
 
@@ -45,7 +41,7 @@ def start_materialize(workspace: Workspace, **popen) -> subprocess.Popen:
     from superstore_assets.engine.project import PACKAGE_DIR
 
     return subprocess.Popen(
-        cli(workspace, "materialize"),
+        [sys.executable, "-m", "superstore_assets.cli", "materialize"],
         cwd=PACKAGE_DIR.parent,
         env=workspace.env(SUPERSTORE_DATASET=str(BUNDLED)),
         **popen,

@@ -47,9 +47,7 @@ def superstore(workspace: Workspace, *args: str, code: Path | None = None) -> st
     quiet = ["--log-level", "WARNING"] if args[0] == "materialize" else []
     if code is not None:
         return succeeded(workspace, ["-m", "superstore_assets.cli", *args, *quiet], code)
-    done = commands.run([*args, *quiet], cwd=PACKAGE_DIR.parent, env=workspace.env())
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return stdout_of(commands.run([*args, *quiet], cwd=PACKAGE_DIR.parent, env=workspace.env()))
 
 
 def succeeded(workspace: Workspace, arguments: list[str], code: Path | None = None) -> str:
@@ -62,6 +60,11 @@ def succeeded(workspace: Workspace, arguments: list[str], code: Path | None = No
         text=True,
         timeout=600,
     )
+    return stdout_of(done)
+
+
+def stdout_of(done: subprocess.CompletedProcess) -> str:
+    """A command's stdout, once it is known to have succeeded."""
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
