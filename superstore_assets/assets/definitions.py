@@ -178,24 +178,11 @@ def make_definitions(
 
 
 # Dagster's multiprocess executor, its step processes forked from a server that has imported the
-# definitions and scikit-learn once (Python's forkserver), instead of each a new Python that
-# imports them again (spawn, Dagster's default, about 2.5 s a step on a 2-core machine; forked,
-# a step's start is about 0.7 s of Dagster's own).
+# definitions and scikit-learn once (Python's forkserver, preloading assets/forkserver.py),
+# instead of each a new Python that imports them again (spawn, Dagster's default, about 2.5 s a
+# step on a 2-core machine; forked, a step's start is about 0.7 s of Dagster's own).
 MULTIPROCESS = multiprocess_executor.configured(
-    {
-        "start_method": {
-            "forkserver": {
-                "preload_modules": [
-                    "superstore_assets.assets.definitions",
-                    "superstore_assets.pipeline.models",
-                    "sklearn.ensemble",
-                    "sklearn.inspection",
-                    "sklearn.linear_model",
-                    "sklearn.tree",
-                ]
-            }
-        }
-    },
+    {"start_method": {"forkserver": {"preload_modules": ["superstore_assets.assets.forkserver"]}}},
     name="multiprocess",
 )
 
