@@ -30,15 +30,11 @@ import threading
 from pathlib import Path
 
 # What the launcher imports before it forks: what the commands import, and the libraries that
-# the steps fitting, evaluating and storing the models import when they first run.
+# the steps fitting, evaluating and storing the models import when they first run (the
+# definitions and scikit-learn as the multiprocess executor's forkserver preloads them).
 PRELOADED = (
     "superstore_assets.cli",
-    "superstore_assets.assets.definitions",
-    "superstore_assets.pipeline.models",
-    "sklearn.ensemble",
-    "sklearn.linear_model",
-    "sklearn.tree",
-    "sklearn.inspection",
+    "superstore_assets.assets.forkserver",
     "plotly.express",
     "skops.io",
 )
