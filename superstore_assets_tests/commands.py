@@ -10,10 +10,10 @@ environment and arguments, writes to files of its own for stdout and stderr, and
 `subprocess.CompletedProcess`, as from `subprocess.run`.
 
 What a launched command does not show is its own start: the imports, and what the package does
-as it is imported. The tests of those start `superstore` itself (cli/test_cli.py,
-cli/test_cli_exit.py, scenarios/test_make.py, engine/test_manifest.py, engine/test_one_shot.py,
-and every command run from an edited copy of the package, asserted not to import Dagster, or
-killed). Where fork() is missing, `run` starts the command itself.
+as it is imported. The tests of those start `superstore` itself (cli/test_cli.py's missing
+file, cli/test_cli_exit.py, scenarios/test_make.py, engine/test_manifest.py,
+engine/test_one_shot.py, and every command run from an edited copy of the package, asserted not
+to import Dagster, or killed). Where fork() is missing, `run` starts the command itself.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""The commands a user types, run as subprocesses: dagster's CLI and `superstore`. (`dagster dev`
-with the dataset file swapped under it: scenarios/test_browser.py, on that module's server.)"""
+"""The commands a user types, run as subprocesses: dagster's CLI and `superstore` (started as the
+script, or forked from the test process's launcher where only its output is asserted:
+commands.py). (`dagster dev` with the dataset file swapped under it: scenarios/test_browser.py,
+on that module's server.)"""
 
 import subprocess
 
@@ -81,18 +83,17 @@ def test_day_first_dates_are_refused_in_one_paragraph_then_read_when_configured(
     day_first = tmp_path / "day-first.csv"
     df.to_csv(day_first, index=False, encoding="cp1252", lineterminator="\n")
 
-    refused = run(
-        [str(BIN / "superstore"), "materialize", "--dataset", str(day_first)], workspace.env()
-    )
+    # Forked from the launcher (commands.py): what is asserted is the command's output, not its
+    # start, which the test above sees in a process started as the script.
+    refused = workspace.superstore("materialize", "--dataset", str(day_first))
     assert refused.returncode == 1
     assert f"Cannot clean {day_first}: the dates are day first" in refused.stderr
     assert refused.stderr.count("SUPERSTORE_DATE_FORMAT=%d/%m/%Y") == 1  # said once
     for trace in ("Traceback", "Stack Trace:", 'File "'):
         assert trace not in refused.stderr + refused.stdout
 
-    read = run(
-        [str(BIN / "superstore"), "materialize", "--dataset", str(day_first)],
-        workspace.env(SUPERSTORE_DATE_FORMAT="%d/%m/%Y"),
+    read = workspace.superstore(
+        "materialize", "--dataset", str(day_first), SUPERSTORE_DATE_FORMAT="%d/%m/%Y"
     )
     assert read.returncode == 0, read.stderr[-2000:]
     # Read day first, the file gives the bundled file's table again: no model is trained again.
